@@ -1,0 +1,1 @@
+"""The HTTP edge: dependencies, schemas and routes."""

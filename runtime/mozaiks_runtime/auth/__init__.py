@@ -1,0 +1,1 @@
+"""Identity from verified JWTs: key sources, verification, dev minting."""

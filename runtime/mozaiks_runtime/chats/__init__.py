@@ -1,0 +1,1 @@
+"""The chat domain: service, events, fan-out, leases, pending requests."""

@@ -1,0 +1,131 @@
+"""The one Settings object of the runtime process, read from MOZAIKS_* variables at start-up.
+
+Every variable is documented in `.env.example`. `Settings.load()` validates and fails fast with
+a message that names the variable; no other module reads `os.environ`.
+"""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+from typing import Annotated, Self
+
+from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class SettingsError(Exception):
+    """The environment does not describe a runtime that can start."""
+
+
+class ModelPrice(BaseSettings):
+    """Price of a model in the currency of the deployment, per 1,000 tokens."""
+
+    prompt: float = 0.0
+    completion: float = 0.0
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MOZAIKS_", extra="ignore", frozen=True)
+
+    # Tenant
+    app_id: str = Field("demo", pattern=r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+
+    # Storage: MongoDB when a URI is set, else the embedded SQLite file.
+    mongo_uri: SecretStr | None = None
+    mongo_database: str | None = None  # default: the URI's database, else mozaiks_<app_id>
+    sqlite_path: Path = Path("var/mozaiks.sqlite3")
+
+    # Workflows (in Kubernetes: the mounted ConfigMap)
+    workflows_dir: Path = Path("workflows")
+    workflows_poll_seconds: float = Field(2.0, gt=0)
+    public_catalog: bool = True  # GET /api/workflows without a token (the widget needs it)
+
+    # Identity. One key source at least, unless dev_auth is explicitly on.
+    jwt_secret: SecretStr | None = None  # HS256 shared secret
+    jwt_public_key: SecretStr | None = None  # PEM (RS256/ES256)
+    jwt_jwks_url: str | None = None
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    jwt_algorithms: Annotated[list[str], NoDecode] = Field(default_factory=list)  # default: by key
+    jwt_leeway_seconds: int = Field(30, ge=0, le=300)
+    jwt_jwks_cache_seconds: int = Field(300, ge=10)
+    admin_scope: str = "mozaiks:admin"
+    allow_query_token: bool = True  # ?access_token= on the WebSocket (what the widget sends)
+    dev_auth: bool = False  # no token checks at all; never on by default
+
+    # LLM: an OpenAI-compatible endpoint, or the built-in demo model when no base URL is set.
+    llm_base_url: str | None = None
+    llm_api_key: SecretStr | None = None
+    llm_model: str = "demo"
+    llm_timeout_seconds: float = Field(60.0, gt=0)
+
+    # Waits
+    input_timeout_seconds: float = Field(600.0, gt=0)
+    ui_tool_timeout_seconds: float = Field(600.0, gt=0)
+    run_timeout_seconds: float = Field(3600.0, gt=0)
+
+    # Budgets and limits (None = unlimited)
+    budget_tenant_monthly_tokens: int | None = Field(None, ge=0)
+    budget_user_daily_tokens: int | None = Field(None, ge=0)
+    rate_limit_messages_per_minute: int = Field(60, ge=1)
+    rate_limit_new_chats_per_minute: int = Field(20, ge=1)
+    price_table: dict[str, ModelPrice] = Field(default_factory=dict)  # JSON: {"gpt-4o": {...}}
+
+    # WebSocket
+    max_frame_bytes: int = Field(64 * 1024, ge=1024)
+    heartbeat_seconds: float = Field(25.0, gt=0)
+    max_connections: int = Field(10_000, ge=1)
+
+    # Replicas
+    replica_id: str = Field(default_factory=socket.gethostname)
+    lease_ttl_seconds: float = Field(30.0, gt=1)
+
+    # Serving
+    dev_page: bool = False  # the dev page at / (on in `make run`)
+    log_level: str = "INFO"
+    public_url: str | None = None  # how clients reach us, for ws_url in responses
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_algorithms(cls, data: object) -> object:
+        if isinstance(data, dict):
+            algs = data.get("jwt_algorithms")
+            if isinstance(algs, str):
+                data["jwt_algorithms"] = [a.strip() for a in algs.split(",") if a.strip()]
+        return data
+
+    @model_validator(mode="after")
+    def _check_identity(self) -> Self:
+        sources = [self.jwt_secret, self.jwt_public_key, self.jwt_jwks_url]
+        if not self.dev_auth and not any(sources):
+            raise ValueError(
+                "no JWT key source: set MOZAIKS_JWT_SECRET, MOZAIKS_JWT_PUBLIC_KEY or "
+                "MOZAIKS_JWT_JWKS_URL (or MOZAIKS_DEV_AUTH=true for local development only)"
+            )
+        return self
+
+    @property
+    def database_name(self) -> str:
+        """The MongoDB database: explicit, else the URI's path, else one per tenant."""
+        if self.mongo_database:
+            return self.mongo_database
+        if self.mongo_uri is not None:
+            from pymongo.uri_parser import parse_uri
+
+            parsed = parse_uri(self.mongo_uri.get_secret_value())
+            if parsed.get("database"):
+                return str(parsed["database"])
+        return f"mozaiks_{self.app_id.replace('-', '_')}"
+
+    @classmethod
+    def load(cls, **overrides: object) -> Settings:
+        """Read the environment (plus overrides) or raise SettingsError naming the variable."""
+        try:
+            return cls(**overrides)  # type: ignore[arg-type]  # pydantic-settings fills the rest
+        except ValidationError as exc:
+            lines = []
+            for err in exc.errors():
+                loc = "MOZAIKS_" + "_".join(str(p) for p in err["loc"]).upper() if err["loc"] else ""
+                lines.append(f"{loc}: {err['msg']}" if loc else err["msg"])
+            raise SettingsError("invalid runtime settings:\n  " + "\n  ".join(lines)) from None

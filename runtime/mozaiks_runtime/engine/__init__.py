@@ -1,0 +1,1 @@
+"""The only package that imports ag2: builds and runs workflows."""

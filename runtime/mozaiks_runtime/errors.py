@@ -1,0 +1,117 @@
+"""Domain errors. Each carries an `error_code`; this module's table is the one place that maps
+them to an HTTP status and to a WebSocket `chat.error` (plus a close code when the socket
+cannot stay open)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class MozaiksError(Exception):
+    """Base of every error the runtime reports to a client."""
+
+    error_code = "INTERNAL_ERROR"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class AuthError(MozaiksError):
+    """Missing, invalid or expired credentials (never says which detail failed to a client)."""
+
+    error_code = "UNAUTHORIZED"
+
+
+class Forbidden(MozaiksError):
+    error_code = "FORBIDDEN"
+
+
+class NotFound(MozaiksError):
+    """Also what a user gets for another user's chat: existence is never revealed."""
+
+    error_code = "NOT_FOUND"
+
+
+class BadRequest(MozaiksError):
+    error_code = "BAD_REQUEST"
+
+
+class SchemaValidationFailed(BadRequest):
+    error_code = "SCHEMA_VALIDATION_FAILED"
+
+
+class FrameTooLarge(BadRequest):
+    error_code = "FRAME_TOO_LARGE"
+
+
+class Conflict(MozaiksError):
+    error_code = "CONFLICT"
+
+
+class WorkflowNotFound(NotFound):
+    error_code = "WORKFLOW_NOT_FOUND"
+
+
+class InputRequestNotFound(NotFound):
+    error_code = "INPUT_REQUEST_NOT_FOUND"
+
+
+class InputTimeout(MozaiksError):
+    error_code = "INPUT_TIMEOUT"
+
+
+class BudgetExceeded(MozaiksError):
+    error_code = "BUDGET_EXCEEDED"
+
+
+class RateLimited(MozaiksError):
+    error_code = "RATE_LIMITED"
+
+    def __init__(self, message: str, retry_after: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class Overloaded(MozaiksError):
+    error_code = "OVERLOADED"
+
+
+class StorageUnavailable(MozaiksError):
+    error_code = "STORAGE_UNAVAILABLE"
+
+
+class EngineFailed(MozaiksError):
+    error_code = "ENGINE_FAILED"
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    http_status: int
+    ws_close: int | None  # None: the socket stays open after chat.error
+
+
+# WebSocket close codes: 1008 policy violation, 1009 too big, 1011 internal error, 1013 try later.
+_REPLIES: dict[type[MozaiksError], Reply] = {
+    AuthError: Reply(401, 1008),
+    Forbidden: Reply(403, 1008),
+    NotFound: Reply(404, None),
+    BadRequest: Reply(400, None),
+    FrameTooLarge: Reply(413, None),
+    Conflict: Reply(409, None),
+    InputTimeout: Reply(408, None),
+    BudgetExceeded: Reply(429, None),
+    RateLimited: Reply(429, None),
+    Overloaded: Reply(503, 1013),
+    StorageUnavailable: Reply(503, 1011),
+    EngineFailed: Reply(502, None),
+    MozaiksError: Reply(500, 1011),
+}
+
+
+def reply_for(error: MozaiksError) -> Reply:
+    """The HTTP status and WebSocket close code for an error (most specific class wins)."""
+    for cls in type(error).__mro__:
+        if cls in _REPLIES:
+            return _REPLIES[cls]
+    return _REPLIES[MozaiksError]

@@ -1,0 +1,1 @@
+"""Chat persistence behind one Store protocol (SQLite and MongoDB)."""

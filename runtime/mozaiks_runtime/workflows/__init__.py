@@ -1,0 +1,1 @@
+"""Workflow definitions: schema, validation, the hot-reloading registry."""

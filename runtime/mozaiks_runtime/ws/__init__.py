@@ -1,0 +1,1 @@
+"""The WebSocket edge: one socket per chat, messages, dispatch."""
