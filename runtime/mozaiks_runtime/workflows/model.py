@@ -1,0 +1,228 @@
+"""The workflow definition: one JSON document per workflow, parsed into these frozen models.
+
+`workflows/schema.json` is generated from `WorkflowDefinition` (see `schema.py`), so this module
+is the single source of the format. Imports no ag2 and does no I/O: the operator uses it too.
+
+The shape, in short:
+
+- a workflow has agents; each agent has a system message, the names of the tools it may call and
+  its hand-offs (who speaks after it, on a tool call, on a context value, or terminate);
+- tools are declared once, at the workflow level, by `kind`: `python` (a plugin registered under
+  the entry-point group `mozaiks.tools`), `ui` (the widget renders a component and the agent
+  waits for the user's answer) or `human_input` (the agent asks the user a question);
+- a hand-off target is an agent's name or one of the reserved words `user` (end the run and wait
+  for the user's next message) and `terminate` (end the chat's workflow).
+
+Every key we control is a plain identifier, so documents store as-is in MongoDB/FerretDB (no `$`,
+no `.`); `schema.py` also rejects such keys inside free-form objects (payloads, schemas, context).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
+
+# The hand-off targets that are not agents.
+TARGET_USER = "user"
+TARGET_TERMINATE = "terminate"
+RESERVED_TARGETS = frozenset({TARGET_USER, TARGET_TERMINATE})
+
+# A workflow name appears in URLs (/ws/{workflow}/...) and ConfigMap keys.
+WORKFLOW_NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+# Agent and tool names reach the model provider as `name` / function names.
+AGENT_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_]{0,63}$"
+TOOL_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
+IDENTIFIER_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
+# A UI component type the widget knows how to render (e.g. confirmation, form, card).
+COMPONENT_TYPE_PATTERN = r"^[a-z][a-z0-9_-]{0,63}$"
+# The group deployments register tool plugins under.
+TOOL_ENTRY_POINT_GROUP = "mozaiks.tools"
+
+AgentName = Annotated[str, Field(pattern=AGENT_NAME_PATTERN)]
+ToolName = Annotated[str, Field(pattern=TOOL_NAME_PATTERN)]
+TargetName = Annotated[
+    str,
+    Field(
+        pattern=AGENT_NAME_PATTERN,
+        description="An agent's name, or `user` (wait for the user) or `terminate` (end).",
+    ),
+]
+JsonObject = dict[str, JsonValue]
+Timeout = Annotated[float, Field(gt=0, le=86_400, description="Seconds before the wait fails.")]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
+
+
+# ── Tools ───────────────────────────────────────────────────────────────────
+
+
+class PythonTool(_Model):
+    """A Python function a deployment provides as a plugin (entry-point group `mozaiks.tools`)."""
+
+    kind: Literal["python"]
+    name: ToolName
+    description: str = Field(
+        "", max_length=2048, description="What the tool does (default: the plugin's docstring)."
+    )
+    entry_point: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9_.-]{1,128}$",
+        description="The entry-point name under `mozaiks.tools` (default: the tool's name).",
+    )
+    timeout_seconds: Timeout | None = Field(None, description="Fail the call after this long.")
+
+    @property
+    def plugin_name(self) -> str:
+        return self.entry_point or self.name
+
+
+def _empty_object_schema() -> JsonObject:
+    return {"type": "object", "properties": {}}
+
+
+class UITool(_Model):
+    """Asks the widget to render a component (a confirmation card, a form...) and waits.
+
+    The agent fills in `parameters` (a JSON Schema of an object); the widget receives `payload`
+    merged with the agent's arguments, and the user's answer (an object) is the tool's result.
+    """
+
+    kind: Literal["ui"]
+    name: ToolName
+    description: str = Field("", max_length=2048)
+    component_type: str = Field(
+        ..., pattern=COMPONENT_TYPE_PATTERN, description="e.g. `confirmation` or `form`."
+    )
+    display: Literal["inline", "artifact"] = "inline"
+    payload: JsonObject = Field(
+        default_factory=dict, description="Static payload sent to the widget with the arguments."
+    )
+    parameters: JsonObject = Field(
+        default_factory=_empty_object_schema,
+        description="JSON Schema (an object) of the arguments the agent passes.",
+    )
+    timeout_seconds: Timeout | None = None
+
+
+class HumanInputTool(_Model):
+    """Asks the user a question (argument `question`) and returns the typed answer."""
+
+    kind: Literal["human_input"]
+    name: ToolName
+    description: str = Field("Ask the user a question and wait for the answer.", max_length=2048)
+    prompt: str | None = Field(
+        None, max_length=4096, description="A fixed prompt; default: the agent's question."
+    )
+    password: bool = False
+    timeout_seconds: Timeout | None = None
+
+
+ToolDefinition = Annotated[PythonTool | UITool | HumanInputTool, Field(discriminator="kind")]
+
+
+# ── Agents and hand-offs ────────────────────────────────────────────────────
+
+
+class ToolHandoff(_Model):
+    """After this agent calls `tool`, the next turn goes to `target`."""
+
+    tool: ToolName
+    target: TargetName
+
+
+class ContextHandoff(_Model):
+    """When context variable `key` equals `equals` at the end of a turn, go to `target`."""
+
+    key: Annotated[str, Field(pattern=IDENTIFIER_PATTERN)]
+    equals: JsonValue
+    target: TargetName
+
+
+class Handoffs(_Model):
+    """Who speaks after this agent. Checked in order: tool calls, context conditions, after_work."""
+
+    on_tool_call: list[ToolHandoff] = Field(default_factory=list)
+    on_context: list[ContextHandoff] = Field(default_factory=list)
+    after_work: TargetName = Field(
+        TARGET_USER, description="Where the turn goes when no other hand-off applies."
+    )
+
+
+class StructuredOutput(_Model):
+    """The agent answers with a JSON object that matches `schema`."""
+
+    name: Annotated[str, Field(pattern=TOOL_NAME_PATTERN)] = "output"
+    description: str = Field("", max_length=2048)
+    schema_: JsonObject = Field(..., alias="schema", description="JSON Schema of an object.")
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class AgentDefinition(_Model):
+    name: AgentName
+    display_name: str | None = Field(None, max_length=128)
+    description: str = Field("", max_length=2048)
+    system_message: str = Field(..., min_length=1, max_length=100_000)
+    model: str | None = Field(
+        None, min_length=1, max_length=256, description="Override of the deployment's model."
+    )
+    temperature: float | None = Field(None, ge=0, le=2)
+    tools: list[ToolName] = Field(default_factory=list)
+    structured_output: StructuredOutput | None = None
+    show_to_user: bool = Field(True, description="Whether the widget shows this agent's messages.")
+    handoffs: Handoffs = Field(default_factory=Handoffs)
+
+
+# ── The workflow ────────────────────────────────────────────────────────────
+
+
+class WorkflowDefinition(_Model):
+    """One workflow, as authored (a file in the workflows directory or a `Workflow` resource)."""
+
+    name: Annotated[str, Field(pattern=WORKFLOW_NAME_PATTERN)]
+    version: str = Field("1", min_length=1, max_length=64, description="The author's label.")
+    display_name: str | None = Field(None, max_length=128)
+    description: str = Field("", max_length=4096)
+    startup_mode: Literal["agent_driven", "user_driven"] = "user_driven"
+    initial_message: str | None = Field(
+        None,
+        max_length=20_000,
+        description="agent_driven: the message that starts the run (not shown as the user's).",
+    )
+    initial_agent: AgentName | None = Field(None, description="Default: the first agent.")
+    max_turns: int = Field(20, ge=1, le=1000, description="Agent turns per run, at most.")
+    agents: list[AgentDefinition] = Field(..., min_length=1)
+    tools: list[ToolDefinition] = Field(default_factory=list)
+    context_variables: JsonObject = Field(default_factory=dict)
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        title="Mozaiks workflow",
+        json_schema_extra={"$id": "https://mozaiks.ai/schemas/workflow.json"},
+    )
+
+    @property
+    def title(self) -> str:
+        return self.display_name or self.name
+
+    @property
+    def start_agent(self) -> str:
+        return self.initial_agent or self.agents[0].name
+
+    def agent(self, name: str) -> AgentDefinition | None:
+        return next((a for a in self.agents if a.name == name), None)
+
+    def tool(self, name: str) -> PythonTool | UITool | HumanInputTool | None:
+        return next((t for t in self.tools if t.name == name), None)
+
+    def agent_tools(self, agent: AgentDefinition) -> list[PythonTool | UITool | HumanInputTool]:
+        return [t for n in agent.tools if (t := self.tool(n)) is not None]
+
+
+def dump_definition(definition: WorkflowDefinition) -> dict[str, Any]:
+    """The JSON-ready form (aliases, no unset defaults), e.g. to store or to ship in a ConfigMap."""
+    return definition.model_dump(mode="json", by_alias=True, exclude_unset=True)
