@@ -40,3 +40,30 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- printf "%s:%s" $img.repository (default .Chart.AppVersion $img.tag) -}}
 {{- end -}}
 {{- end -}}
+
+{{/* The operator's settings (MOZAIKS_OPERATOR_*, read by mozaiks_operator.config). */}}
+{{- define "mozaiks.operatorEnv" -}}
+- name: MOZAIKS_OPERATOR_WATCH_NAMESPACES
+  value: {{ join "," .Values.watchNamespaces | quote }}
+- name: MOZAIKS_OPERATOR_DEFAULT_RUNTIME_IMAGE
+  value: {{ .Values.runtime.defaultImage | quote }}
+- name: MOZAIKS_OPERATOR_ADMIN_MONGO_URI
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.database.adminSecret.name | quote }}
+      key: {{ .Values.database.adminSecret.key | quote }}
+- name: MOZAIKS_OPERATOR_LIVENESS_URL
+  value: {{ printf "http://0.0.0.0:%d/healthz" (int .Values.operator.healthPort) | quote }}
+- name: MOZAIKS_OPERATOR_LOG_LEVEL
+  value: {{ .Values.operator.logLevel | quote }}
+- name: MOZAIKS_OPERATOR_NAMESPACE
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.namespace
+- name: PYTHONDONTWRITEBYTECODE
+  value: "1"
+{{- range $k, $v := .Values.operator.extraEnv }}
+- name: {{ $k }}
+  value: {{ $v | quote }}
+{{- end }}
+{{- end -}}
