@@ -1,0 +1,171 @@
+"""Turns a bearer token into an Identity, or raises AuthError.
+
+Checks, in order: the header's `alg` is on the allow-list and served by a configured key source
+(`none` never is; HMAC algorithms only ever use the shared secret, RSA/EC only the PEM or JWKS
+keys, so a public key cannot be replayed as an HMAC secret); the signature; `exp` (required),
+`nbf`, `iss` and `aud` when configured, with the configured leeway; `sub`; and the app claim,
+which must name this runtime's tenant. The client only ever learns "invalid token"; the reason is
+logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import httpx
+import jwt
+
+from mozaiks_runtime.auth.identity import Identity
+from mozaiks_runtime.auth.keys import (
+    HMAC_ALGORITHMS,
+    JwksKeySource,
+    KeySource,
+    KeyUnavailable,
+    PemKeySource,
+    SecretKeySource,
+)
+from mozaiks_runtime.config import Settings
+from mozaiks_runtime.errors import AuthError
+
+log = logging.getLogger(__name__)
+
+# Longer than any sane JWT; refusing early keeps a hostile header from costing CPU.
+MAX_TOKEN_BYTES = 8192
+APP_CLAIMS = ("app_id", "mozaiks_app_id")
+CLIENT_MESSAGE = "invalid or expired token"
+
+
+class TokenVerifier:
+    """Verifies tokens against the key sources the settings describe. Build once per process."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        http_client: httpx.AsyncClient | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._settings = settings
+        self._sources = _sources_from(settings, http_client, clock)
+        if not self._sources and not settings.dev_auth:
+            raise ValueError("no JWT key source is configured")
+
+    @property
+    def algorithms(self) -> frozenset[str]:
+        """Every algorithm some configured source accepts."""
+        return frozenset().union(*(s.algorithms for s in self._sources))
+
+    async def verify(self, token: str) -> Identity:
+        """The caller's Identity; raises AuthError (generic message) when anything is off."""
+        try:
+            claims = await self._claims(token)
+            return self._identity(claims)
+        except _Rejected as exc:
+            log.info("token rejected: %s", exc)
+            raise AuthError(CLIENT_MESSAGE) from None
+
+    async def close(self) -> None:
+        for source in self._sources:
+            await source.close()
+
+    async def _claims(self, token: str) -> dict[str, Any]:
+        if not token or len(token) > MAX_TOKEN_BYTES:
+            raise _Rejected("empty or oversized token")
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise _Rejected(f"malformed header: {exc}") from None
+        if self._settings.dev_auth:
+            # Explicit local development only (Settings refuses nothing here, the operator never
+            # sets it): the claims are read but not verified.
+            return dict(jwt.decode(token, options={"verify_signature": False}))
+        alg = header.get("alg")
+        source = next((s for s in self._sources if alg in s.algorithms), None)
+        if not isinstance(alg, str) or source is None:
+            raise _Rejected(f"algorithm {alg!r} is not allowed")
+        try:
+            key = await source.key_for(header)
+        except KeyUnavailable as exc:
+            raise _Rejected(str(exc)) from None
+        settings = self._settings
+        required = ["exp", "sub"]
+        if settings.jwt_issuer is not None:
+            required.append("iss")
+        if settings.jwt_audience is not None:
+            required.append("aud")
+        try:
+            return jwt.decode(
+                token,
+                key,
+                algorithms=[alg],  # exactly the one this key is for
+                audience=settings.jwt_audience,
+                issuer=settings.jwt_issuer,
+                leeway=settings.jwt_leeway_seconds,
+                options={"require": required, "verify_aud": settings.jwt_audience is not None},
+            )
+        except jwt.PyJWTError as exc:
+            raise _Rejected(f"{type(exc).__name__}: {exc}") from None
+
+    def _identity(self, claims: Mapping[str, Any]) -> Identity:
+        user = claims.get("sub")
+        if not isinstance(user, str) or not user:
+            raise _Rejected("sub is missing or not a string")
+        app = next((claims[c] for c in APP_CLAIMS if c in claims), None)
+        if app is None and self._settings.dev_auth:
+            app = self._settings.app_id
+        if app != self._settings.app_id:
+            raise _Rejected(f"token is for app {app!r}, this runtime serves another")
+        chat = claims.get("chat_id")
+        if chat is not None and (not isinstance(chat, str) or not chat):
+            raise _Rejected("chat_id claim is not a string")
+        return Identity(
+            user_id=user,
+            app_id=self._settings.app_id,
+            chat_id=chat,
+            scopes=scopes_of(claims),
+            admin_scope=self._settings.admin_scope,
+        )
+
+
+def scopes_of(claims: Mapping[str, Any]) -> frozenset[str]:
+    """Scopes from `scope` (space-separated, RFC 8693), `scp` (string or list) and `roles`."""
+    found: set[str] = set()
+    for name in ("scope", "scp", "roles"):
+        value = claims.get(name)
+        if isinstance(value, str):
+            found.update(value.split())
+        elif isinstance(value, list):
+            found.update(v for v in value if isinstance(v, str))
+    return frozenset(found)
+
+
+def _sources_from(
+    settings: Settings, client: httpx.AsyncClient | None, clock: Callable[[], float]
+) -> list[KeySource]:
+    configured = frozenset(settings.jwt_algorithms) if settings.jwt_algorithms else None
+    if configured is not None and "none" in {a.lower() for a in configured}:
+        raise ValueError("MOZAIKS_JWT_ALGORITHMS must not contain 'none'")
+    sources: list[KeySource] = []
+    if settings.jwt_secret is not None:
+        hmac = configured & HMAC_ALGORITHMS if configured is not None else frozenset({"HS256"})
+        sources.append(SecretKeySource(settings.jwt_secret.get_secret_value(), hmac))
+    if settings.jwt_public_key is not None:
+        sources.append(PemKeySource(settings.jwt_public_key.get_secret_value(), configured))
+    if settings.jwt_jwks_url is not None:
+        sources.append(
+            JwksKeySource(
+                settings.jwt_jwks_url,
+                cache_seconds=settings.jwt_jwks_cache_seconds,
+                algorithms=configured,
+                client=client,
+                clock=clock,
+            )
+        )
+    return [s for s in sources if s.algorithms]
+
+
+class _Rejected(Exception):
+    """Internal: why a token was refused (logged, never sent)."""
