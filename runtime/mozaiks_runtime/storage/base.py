@@ -1,0 +1,255 @@
+"""The Store protocol and the records it keeps. Imports no database driver.
+
+Both adapters (sqlite.py, mongo.py) implement exactly this, and tests/contract/ holds them to it.
+Every method is scoped by `app_id`: one tenant's runtime never reads another tenant's rows even
+when two tenants share a database by mistake.
+
+Sequence numbers: `append_events` gives the events of one chat the numbers 1, 2, 3... without
+gaps. No transactions are needed for that: a unique index on (app_id, chat_id, seq) refuses a
+second writer, a per-chat lock serialises writers inside one process, and the run lease
+(`acquire_lease`) makes one replica the writer of a running chat.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal, Protocol
+
+from mozaiks_runtime.errors import BadRequest
+
+ChatStatus = Literal["created", "running", "waiting", "idle", "completed", "failed"]
+# created: nothing ran yet; running: a run holds the lease; waiting: a run waits for the user;
+# idle: a run ended and the chat takes a new message; completed/failed: the workflow ended.
+ACTIVE_STATUSES: frozenset[str] = frozenset({"running", "waiting"})
+
+PendingKind = Literal["input", "ui_tool"]
+PendingStatus = Literal["open", "answered", "expired", "cancelled"]
+GroupBy = Literal["day", "user", "workflow", "model"]
+
+
+def utcnow() -> datetime:
+    """Now, in UTC, at millisecond precision (what MongoDB keeps), so both adapters agree."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+@dataclass(frozen=True, slots=True)
+class ChatRecord:
+    app_id: str
+    chat_id: str
+    user_id: str
+    workflow_name: str
+    workflow_version: str
+    status: ChatStatus
+    created_at: datetime
+    updated_at: datetime
+    last_seq: int = 0  # the highest persisted seq (kept by append_events)
+    last_agent: str | None = None
+    context: Mapping[str, Any] = field(default_factory=dict)
+    total_tokens: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """An event to persist; the store assigns its seq."""
+
+    type: str
+    data: Mapping[str, Any]
+    timestamp: datetime = field(default_factory=utcnow)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    app_id: str
+    chat_id: str
+    seq: int
+    type: str
+    data: Mapping[str, Any]
+    timestamp: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PendingRequest:
+    """An open question to the chat's user: text input or a UI tool's answer."""
+
+    request_id: str
+    app_id: str
+    chat_id: str
+    user_id: str
+    kind: PendingKind
+    agent: str
+    payload: Mapping[str, Any]  # what the user was asked (prompt, tool name, component...)
+    created_at: datetime
+    expires_at: datetime
+    status: PendingStatus = "open"
+    answer: Any = None  # the user's text, or the UI tool's response object
+    answered_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UsageRecord:
+    """One model call's tokens, as usage/accounting.py prices it."""
+
+    app_id: str
+    chat_id: str
+    user_id: str
+    workflow_name: str
+    agent: str
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+    duration_sec: float
+    cost: float = 0.0
+    created_at: datetime = field(default_factory=utcnow)
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+@dataclass(frozen=True, slots=True)
+class UsageTotal:
+    key: str  # the day (YYYY-MM-DD), user id, workflow name or model name
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+    cost: float
+    calls: int
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    name: str
+    owner: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ChatPage:
+    chats: Sequence[ChatRecord]
+    next_cursor: str | None  # pass back to list_chats for the next (older) page
+
+
+class Store(Protocol):
+    """Persistence for chats, their event logs, pending requests, usage and leases.
+
+    Errors: a driver failure surfaces as errors.StorageUnavailable; a duplicate chat as
+    errors.Conflict; a bad cursor as errors.BadRequest.
+    """
+
+    async def start(self) -> None:
+        """Open connections and create tables / indexes (idempotent)."""
+
+    async def close(self) -> None: ...
+
+    async def ping(self) -> None:
+        """Raise StorageUnavailable unless the database answers (readiness)."""
+
+    # Chats
+    async def create_chat(self, chat: ChatRecord) -> ChatRecord:
+        """Insert a new chat; Conflict when (app_id, chat_id) exists."""
+
+    async def get_chat(self, app_id: str, chat_id: str) -> ChatRecord | None: ...
+
+    async def list_chats(
+        self,
+        app_id: str,
+        *,
+        user_id: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> ChatPage:
+        """Newest first (created_at, then chat_id); `user_id=None` lists the whole app."""
+
+    async def update_chat(
+        self,
+        app_id: str,
+        chat_id: str,
+        *,
+        status: ChatStatus | None = None,
+        last_agent: str | None = None,
+        context: Mapping[str, Any] | None = None,
+        add_tokens: int = 0,
+    ) -> ChatRecord | None:
+        """Change the given fields (None = unchanged); returns the new record, None if absent."""
+
+    # Events
+    async def append_events(
+        self, app_id: str, chat_id: str, events: Sequence[NewEvent]
+    ) -> list[StoredEvent]:
+        """Persist events in order with the next seqs of the chat; Conflict on a racing writer."""
+
+    async def events_after(
+        self, app_id: str, chat_id: str, after_seq: int = 0, limit: int = 1000
+    ) -> list[StoredEvent]:
+        """Events with seq > after_seq, ascending, at most `limit`."""
+
+    async def last_seq(self, app_id: str, chat_id: str) -> int:
+        """The highest persisted seq of the chat (0 when none), read from the log itself."""
+
+    # Pending requests
+    async def create_pending(self, request: PendingRequest) -> None: ...
+
+    async def get_pending(self, app_id: str, request_id: str) -> PendingRequest | None: ...
+
+    async def resolve_pending(
+        self, app_id: str, request_id: str, *, answer: Any, status: PendingStatus = "answered"
+    ) -> PendingRequest | None:
+        """Close an open request once; None when it is not open (already answered, expired...)."""
+
+    async def list_open_pending(self, app_id: str, chat_id: str) -> list[PendingRequest]:
+        """Open requests of a chat, oldest first."""
+
+    async def expire_pending(self, app_id: str, now: datetime) -> int:
+        """Mark open requests past their deadline as expired; returns how many."""
+
+    # Usage
+    async def record_usage(self, record: UsageRecord) -> None: ...
+
+    async def sum_tokens(self, app_id: str, user_id: str | None, since: datetime) -> int:
+        """Total tokens of the app (or one user) since a moment, for budgets."""
+
+    async def usage_totals(
+        self,
+        app_id: str,
+        user_id: str | None,
+        *,
+        start: datetime,
+        end: datetime,
+        group_by: GroupBy,
+    ) -> list[UsageTotal]:
+        """Totals in [start, end) grouped by day, user, workflow or model, sorted by key."""
+
+    # Leases
+    async def acquire_lease(self, name: str, owner: str, ttl_seconds: float) -> Lease | None:
+        """Take (or renew, for the same owner) a lease that is free or expired; None if held."""
+
+    async def release_lease(self, name: str, owner: str) -> None:
+        """Give the lease up if `owner` holds it."""
+
+
+def encode_cursor(created_at: datetime, chat_id: str) -> str:
+    """An opaque list cursor: the position of the last chat of a page."""
+    raw = f"{to_millis(created_at)}:{chat_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[int, str]:
+    """(created_at in epoch milliseconds, chat_id); BadRequest for anything we did not issue."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        millis, chat_id = raw.split(":", 1)
+        return int(millis), chat_id
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("invalid cursor") from None
+
+
+def to_millis(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def from_millis(millis: int) -> datetime:
+    return datetime.fromtimestamp(millis / 1000, UTC)

@@ -1,0 +1,414 @@
+"""The MongoDB Store, on PyMongo's native async client, limited to what FerretDB 1.x supports.
+
+No transactions, change streams, $lookup/$facet, nested arrays or `$`/`.` keys: free-form
+values are JSON strings (see rows.py), and seq numbers rely on a unique index plus a per-chat
+lock in this process (the run lease keeps other replicas from writing the same chat).
+Every query carries `app_id`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import weakref
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, ReturnDocument
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError, PyMongoError
+
+from mozaiks_runtime.errors import Conflict, StorageUnavailable
+from mozaiks_runtime.storage import rows
+from mozaiks_runtime.storage.base import (
+    ChatPage,
+    ChatRecord,
+    ChatStatus,
+    GroupBy,
+    Lease,
+    NewEvent,
+    PendingRequest,
+    PendingStatus,
+    StoredEvent,
+    UsageRecord,
+    UsageTotal,
+    decode_cursor,
+    encode_cursor,
+    from_millis,
+    utcnow,
+)
+
+Doc = dict[str, Any]
+_GROUP_FIELDS: dict[str, str] = {
+    "day": "day",
+    "user": "user_id",
+    "workflow": "workflow_name",
+    "model": "model",
+}
+_NO_ID = {"_id": False}
+
+
+@asynccontextmanager
+async def _driver_errors() -> AsyncIterator[None]:
+    try:
+        yield
+    except DuplicateKeyError as exc:
+        raise Conflict("the record exists already") from exc
+    except PyMongoError as exc:
+        raise StorageUnavailable(f"MongoDB: {exc}") from exc
+
+
+class MongoStore:
+    def __init__(self, uri: str, database: str, *, timeout_ms: int = 5000) -> None:
+        self._client: AsyncMongoClient[Doc] = AsyncMongoClient(
+            uri, tz_aware=True, serverSelectionTimeoutMS=timeout_ms, connect=False
+        )
+        self._db: AsyncDatabase[Doc] = self._client[database]
+        self._chat_locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+
+    async def start(self) -> None:
+        async with _driver_errors():
+            db = self._db
+            await db.chats.create_index(
+                [("app_id", ASCENDING), ("chat_id", ASCENDING)], unique=True, name="chat_key"
+            )
+            await db.chats.create_index(
+                [("app_id", ASCENDING), ("user_id", ASCENDING), ("created_at", DESCENDING)],
+                name="chats_by_user",
+            )
+            await db.chats.create_index(
+                [("app_id", ASCENDING), ("created_at", DESCENDING)], name="chats_by_app"
+            )
+            await db.events.create_index(
+                [("app_id", ASCENDING), ("chat_id", ASCENDING), ("seq", ASCENDING)],
+                unique=True,
+                name="event_seq",
+            )
+            await db.pending.create_index(
+                [("app_id", ASCENDING), ("request_id", ASCENDING)], unique=True, name="pending_key"
+            )
+            await db.pending.create_index(
+                [("app_id", ASCENDING), ("chat_id", ASCENDING), ("status", ASCENDING)],
+                name="pending_open",
+            )
+            await db.usage.create_index(
+                [("app_id", ASCENDING), ("created_at", ASCENDING)], name="usage_by_time"
+            )
+            await db.usage.create_index(
+                [("app_id", ASCENDING), ("user_id", ASCENDING), ("created_at", ASCENDING)],
+                name="usage_by_user",
+            )
+
+    async def close(self) -> None:
+        await self._client.close()
+
+    async def ping(self) -> None:
+        async with _driver_errors():
+            await self._db.command("ping")
+
+    # Chats
+
+    async def create_chat(self, chat: ChatRecord) -> ChatRecord:
+        doc = {
+            "app_id": chat.app_id,
+            "chat_id": chat.chat_id,
+            "user_id": chat.user_id,
+            "workflow_name": chat.workflow_name,
+            "workflow_version": chat.workflow_version,
+            "status": chat.status,
+            "created_at": chat.created_at,
+            "updated_at": chat.updated_at,
+            "last_seq": chat.last_seq,
+            "last_agent": chat.last_agent,
+            "context": json.dumps(dict(chat.context)),
+            "total_tokens": chat.total_tokens,
+        }
+        async with _driver_errors():
+            await self._db.chats.insert_one(doc)
+        return chat
+
+    async def get_chat(self, app_id: str, chat_id: str) -> ChatRecord | None:
+        async with _driver_errors():
+            doc = await self._db.chats.find_one({"app_id": app_id, "chat_id": chat_id}, _NO_ID)
+        return rows.chat_from(doc) if doc else None
+
+    async def list_chats(
+        self,
+        app_id: str,
+        *,
+        user_id: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> ChatPage:
+        query: Doc = {"app_id": app_id}
+        if user_id is not None:
+            query["user_id"] = user_id
+        if cursor:
+            millis, after_chat = decode_cursor(cursor)
+            moment = from_millis(millis)
+            query["$or"] = [
+                {"created_at": {"$lt": moment}},
+                {"created_at": moment, "chat_id": {"$lt": after_chat}},
+            ]
+        async with _driver_errors():
+            found = (
+                await self._db.chats.find(query, _NO_ID)
+                .sort([("created_at", DESCENDING), ("chat_id", DESCENDING)])
+                .limit(limit + 1)
+                .to_list()
+            )
+        chats = [rows.chat_from(d) for d in found[:limit]]
+        more = len(found) > limit
+        last = chats[-1] if chats else None
+        return ChatPage(
+            chats, encode_cursor(last.created_at, last.chat_id) if more and last else None
+        )
+
+    async def update_chat(
+        self,
+        app_id: str,
+        chat_id: str,
+        *,
+        status: ChatStatus | None = None,
+        last_agent: str | None = None,
+        context: Mapping[str, Any] | None = None,
+        add_tokens: int = 0,
+    ) -> ChatRecord | None:
+        sets: Doc = {"updated_at": utcnow()}
+        if status is not None:
+            sets["status"] = status
+        if last_agent is not None:
+            sets["last_agent"] = last_agent
+        if context is not None:
+            sets["context"] = json.dumps(dict(context))
+        async with _driver_errors():
+            doc = await self._db.chats.find_one_and_update(
+                {"app_id": app_id, "chat_id": chat_id},
+                {"$set": sets, "$inc": {"total_tokens": add_tokens}},
+                projection=_NO_ID,
+                return_document=ReturnDocument.AFTER,
+            )
+        return rows.chat_from(doc) if doc else None
+
+    # Events
+
+    async def append_events(
+        self, app_id: str, chat_id: str, events: Sequence[NewEvent]
+    ) -> list[StoredEvent]:
+        if not events:
+            return []
+        key = (app_id, chat_id)
+        lock = self._chat_locks.get(key)
+        if lock is None:
+            lock = self._chat_locks[key] = asyncio.Lock()
+        async with lock, _driver_errors():
+            last = await self.last_seq(app_id, chat_id)
+            stored = [
+                StoredEvent(app_id, chat_id, last + i, e.type, e.data, e.timestamp)
+                for i, e in enumerate(events, start=1)
+            ]
+            # Ordered: a duplicate seq (another writer) stops the batch at that event.
+            await self._db.events.insert_many(
+                [
+                    {
+                        "app_id": app_id,
+                        "chat_id": chat_id,
+                        "seq": s.seq,
+                        "type": s.type,
+                        "data": json.dumps(dict(s.data)),
+                        "ts": s.timestamp,
+                    }
+                    for s in stored
+                ],
+                ordered=True,
+            )
+            await self._db.chats.update_one(
+                {"app_id": app_id, "chat_id": chat_id}, {"$max": {"last_seq": stored[-1].seq}}
+            )
+        return stored
+
+    async def events_after(
+        self, app_id: str, chat_id: str, after_seq: int = 0, limit: int = 1000
+    ) -> list[StoredEvent]:
+        async with _driver_errors():
+            found = (
+                await self._db.events.find(
+                    {"app_id": app_id, "chat_id": chat_id, "seq": {"$gt": after_seq}}, _NO_ID
+                )
+                .sort("seq", ASCENDING)
+                .limit(limit)
+                .to_list()
+            )
+        return [
+            StoredEvent(
+                d["app_id"],
+                d["chat_id"],
+                d["seq"],
+                d["type"],
+                json.loads(d["data"]),
+                rows.moment(d["ts"]),
+            )
+            for d in found
+        ]
+
+    async def last_seq(self, app_id: str, chat_id: str) -> int:
+        async with _driver_errors():
+            doc = await self._db.events.find_one(
+                {"app_id": app_id, "chat_id": chat_id},
+                {"seq": True, "_id": False},
+                sort=[("seq", DESCENDING)],
+            )
+        return int(doc["seq"]) if doc else 0
+
+    # Pending requests
+
+    async def create_pending(self, request: PendingRequest) -> None:
+        doc = {
+            "app_id": request.app_id,
+            "request_id": request.request_id,
+            "chat_id": request.chat_id,
+            "user_id": request.user_id,
+            "kind": request.kind,
+            "agent": request.agent,
+            "payload": json.dumps(dict(request.payload)),
+            "created_at": request.created_at,
+            "expires_at": request.expires_at,
+            "status": request.status,
+            "answer": json.dumps(request.answer),
+            "answered_at": request.answered_at,
+        }
+        async with _driver_errors():
+            await self._db.pending.insert_one(doc)
+
+    async def get_pending(self, app_id: str, request_id: str) -> PendingRequest | None:
+        async with _driver_errors():
+            doc = await self._db.pending.find_one(
+                {"app_id": app_id, "request_id": request_id}, _NO_ID
+            )
+        return rows.pending_from(doc) if doc else None
+
+    async def resolve_pending(
+        self, app_id: str, request_id: str, *, answer: Any, status: PendingStatus = "answered"
+    ) -> PendingRequest | None:
+        async with _driver_errors():
+            doc = await self._db.pending.find_one_and_update(
+                {"app_id": app_id, "request_id": request_id, "status": "open"},
+                {"$set": {"status": status, "answer": json.dumps(answer), "answered_at": utcnow()}},
+                projection=_NO_ID,
+                return_document=ReturnDocument.AFTER,
+            )
+        return rows.pending_from(doc) if doc else None
+
+    async def list_open_pending(self, app_id: str, chat_id: str) -> list[PendingRequest]:
+        async with _driver_errors():
+            found = (
+                await self._db.pending.find(
+                    {"app_id": app_id, "chat_id": chat_id, "status": "open"}, _NO_ID
+                )
+                .sort([("created_at", ASCENDING), ("request_id", ASCENDING)])
+                .to_list()
+            )
+        return [rows.pending_from(d) for d in found]
+
+    async def expire_pending(self, app_id: str, now: datetime) -> int:
+        async with _driver_errors():
+            result = await self._db.pending.update_many(
+                {"app_id": app_id, "status": "open", "expires_at": {"$lte": now}},
+                {"$set": {"status": "expired"}},
+            )
+        return result.modified_count
+
+    # Usage
+
+    async def record_usage(self, record: UsageRecord) -> None:
+        doc = {
+            "app_id": record.app_id,
+            "chat_id": record.chat_id,
+            "user_id": record.user_id,
+            "workflow_name": record.workflow_name,
+            "agent": record.agent,
+            "model": record.model,
+            "prompt_tokens": record.prompt_tokens,
+            "completion_tokens": record.completion_tokens,
+            "total_tokens": record.total_tokens,
+            "cost": record.cost,
+            "duration_sec": record.duration_sec,
+            "created_at": record.created_at,
+            "day": record.created_at.strftime("%Y-%m-%d"),
+        }
+        async with _driver_errors():
+            await self._db.usage.insert_one(doc)
+
+    async def sum_tokens(self, app_id: str, user_id: str | None, since: datetime) -> int:
+        totals = await self._group(
+            {"app_id": app_id, "created_at": {"$gte": since}}, user_id, key=None
+        )
+        return totals[0].total_tokens if totals else 0
+
+    async def usage_totals(
+        self,
+        app_id: str,
+        user_id: str | None,
+        *,
+        start: datetime,
+        end: datetime,
+        group_by: GroupBy,
+    ) -> list[UsageTotal]:
+        match = {"app_id": app_id, "created_at": {"$gte": start, "$lt": end}}
+        return await self._group(match, user_id, key=_GROUP_FIELDS[group_by])
+
+    async def _group(self, match: Doc, user_id: str | None, *, key: str | None) -> list[UsageTotal]:
+        if user_id is not None:
+            match["user_id"] = user_id
+        pipeline: list[Doc] = [
+            {"$match": match},
+            {
+                "$group": {
+                    "_id": f"${key}" if key else None,
+                    "prompt": {"$sum": "$prompt_tokens"},
+                    "completion": {"$sum": "$completion_tokens"},
+                    "total": {"$sum": "$total_tokens"},
+                    "cost": {"$sum": "$cost"},
+                    "calls": {"$sum": 1},
+                }
+            },
+            {"$sort": {"_id": 1}},
+        ]
+        async with _driver_errors():
+            cursor = await self._db.usage.aggregate(pipeline)
+            found = await cursor.to_list()
+        return [
+            UsageTotal(
+                str(d["_id"]) if d["_id"] is not None else "",
+                int(d["prompt"]),
+                int(d["completion"]),
+                int(d["total"]),
+                float(d["cost"]),
+                int(d["calls"]),
+            )
+            for d in found
+        ]
+
+    # Leases
+
+    async def acquire_lease(self, name: str, owner: str, ttl_seconds: float) -> Lease | None:
+        now = utcnow()
+        expires = now + timedelta(seconds=ttl_seconds)
+        try:
+            async with _driver_errors():
+                await self._db.leases.find_one_and_update(
+                    {"_id": name, "$or": [{"owner": owner}, {"expires_at": {"$lte": now}}]},
+                    {"$set": {"owner": owner, "expires_at": expires}},
+                    upsert=True,
+                )
+        except Conflict:
+            return None  # held by another owner: the upsert collided with its document
+        return Lease(name, owner, expires)
+
+    async def release_lease(self, name: str, owner: str) -> None:
+        async with _driver_errors():
+            await self._db.leases.delete_one({"_id": name, "owner": owner})

@@ -1,0 +1,411 @@
+# SQL text is built only from this module's constants; every value is a bound parameter.
+# ruff: noqa: S608
+"""The embedded Store: one SQLite file, the zero-configuration default.
+
+Why the standard `sqlite3` module on one dedicated thread rather than aiosqlite: aiosqlite does
+exactly this (a thread per connection, a queue of calls), so it would add a dependency and no
+capability. One connection on one thread also serialises every write of this process, which is
+what keeps `seq` gap-free; `BEGIN IMMEDIATE` covers a second process on the same file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from mozaiks_runtime.errors import Conflict, StorageUnavailable
+from mozaiks_runtime.storage import rows
+from mozaiks_runtime.storage.base import (
+    ChatPage,
+    ChatRecord,
+    ChatStatus,
+    GroupBy,
+    Lease,
+    NewEvent,
+    PendingRequest,
+    PendingStatus,
+    StoredEvent,
+    UsageRecord,
+    UsageTotal,
+    decode_cursor,
+    encode_cursor,
+    from_millis,
+    to_millis,
+    utcnow,
+)
+
+T = TypeVar("T")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS chats (
+  app_id TEXT NOT NULL, chat_id TEXT NOT NULL, user_id TEXT NOT NULL,
+  workflow_name TEXT NOT NULL, workflow_version TEXT NOT NULL, status TEXT NOT NULL,
+  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, last_seq INTEGER NOT NULL DEFAULT 0,
+  last_agent TEXT, context TEXT NOT NULL DEFAULT '{}', total_tokens INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (app_id, chat_id)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS chats_by_user ON chats (app_id, user_id, created_at DESC, chat_id DESC);
+CREATE INDEX IF NOT EXISTS chats_by_app ON chats (app_id, created_at DESC, chat_id DESC);
+CREATE TABLE IF NOT EXISTS events (
+  app_id TEXT NOT NULL, chat_id TEXT NOT NULL, seq INTEGER NOT NULL, type TEXT NOT NULL,
+  data TEXT NOT NULL, ts INTEGER NOT NULL,
+  PRIMARY KEY (app_id, chat_id, seq)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS pending (
+  app_id TEXT NOT NULL, request_id TEXT NOT NULL, chat_id TEXT NOT NULL, user_id TEXT NOT NULL,
+  kind TEXT NOT NULL, agent TEXT NOT NULL, payload TEXT NOT NULL, created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL, status TEXT NOT NULL, answer TEXT, answered_at INTEGER,
+  PRIMARY KEY (app_id, request_id)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS pending_open ON pending (app_id, chat_id, status, created_at);
+CREATE TABLE IF NOT EXISTS usage (
+  id INTEGER PRIMARY KEY, app_id TEXT NOT NULL, chat_id TEXT NOT NULL, user_id TEXT NOT NULL,
+  workflow_name TEXT NOT NULL, agent TEXT NOT NULL, model TEXT NOT NULL,
+  prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL, total_tokens INTEGER NOT NULL,
+  cost REAL NOT NULL, duration_sec REAL NOT NULL, created_at INTEGER NOT NULL, day TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS usage_by_time ON usage (app_id, created_at);
+CREATE INDEX IF NOT EXISTS usage_by_user ON usage (app_id, user_id, created_at);
+CREATE TABLE IF NOT EXISTS leases (
+  name TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at INTEGER NOT NULL) WITHOUT ROWID;
+"""
+
+_CHAT_COLUMNS = (
+    "app_id, chat_id, user_id, workflow_name, workflow_version, status, created_at, updated_at, "
+    "last_seq, last_agent, context, total_tokens"
+)
+_PENDING_COLUMNS = (
+    "app_id, request_id, chat_id, user_id, kind, agent, payload, created_at, expires_at, status, "
+    "answer, answered_at"
+)
+_GROUP_COLUMNS: dict[str, str] = {
+    "day": "day",
+    "user": "user_id",
+    "workflow": "workflow_name",
+    "model": "model",
+}
+
+
+class SqliteStore:
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._conn: sqlite3.Connection | None = None
+        # One thread owns the connection: calls are serialised in submission order.
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-store")
+
+    async def _call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        def run() -> T:
+            if self._conn is None:
+                raise StorageUnavailable("the SQLite store is not open")
+            try:
+                return fn(self._conn)
+            except sqlite3.IntegrityError as exc:
+                if self._conn.in_transaction:
+                    self._conn.rollback()
+                raise Conflict("the record exists already") from exc
+            except sqlite3.Error as exc:
+                if self._conn.in_transaction:
+                    self._conn.rollback()
+                raise StorageUnavailable(f"SQLite: {exc}") from exc
+
+        return await asyncio.get_running_loop().run_in_executor(self._executor, run)
+
+    async def start(self) -> None:
+        def open_db() -> None:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+            # WAL: readers never block the writer; NORMAL sync is durable across process crashes
+            # (SIGKILL), which is the failure we promise to survive, and much faster than FULL.
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA busy_timeout=5000")
+            conn.executescript(_SCHEMA)
+            self._conn = conn
+
+        if self._conn is None:
+            await asyncio.get_running_loop().run_in_executor(self._executor, open_db)
+
+    async def close(self) -> None:
+        def close_db() -> None:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+        await asyncio.get_running_loop().run_in_executor(self._executor, close_db)
+        self._executor.shutdown(wait=True)
+
+    async def ping(self) -> None:
+        await self._call(lambda c: c.execute("SELECT 1").fetchone())
+
+    # Chats
+
+    async def create_chat(self, chat: ChatRecord) -> ChatRecord:
+        values = (
+            chat.app_id,
+            chat.chat_id,
+            chat.user_id,
+            chat.workflow_name,
+            chat.workflow_version,
+            chat.status,
+            to_millis(chat.created_at),
+            to_millis(chat.updated_at),
+            chat.last_seq,
+            chat.last_agent,
+            json.dumps(dict(chat.context)),
+            chat.total_tokens,
+        )
+        sql = f"INSERT INTO chats ({_CHAT_COLUMNS}) VALUES ({','.join('?' * len(values))})"
+        await self._call(lambda c: c.execute(sql, values))
+        return chat
+
+    async def get_chat(self, app_id: str, chat_id: str) -> ChatRecord | None:
+        sql = f"SELECT {_CHAT_COLUMNS} FROM chats WHERE app_id=? AND chat_id=?"
+        row = await self._call(lambda c: c.execute(sql, (app_id, chat_id)).fetchone())
+        return _chat(row) if row else None
+
+    async def list_chats(
+        self,
+        app_id: str,
+        *,
+        user_id: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> ChatPage:
+        where: list[str] = ["app_id=?"]
+        args: list[Any] = [app_id]
+        if user_id is not None:
+            where.append("user_id=?")
+            args.append(user_id)
+        if cursor:
+            millis, after_chat = decode_cursor(cursor)
+            where.append("(created_at < ? OR (created_at = ? AND chat_id < ?))")
+            args += [millis, millis, after_chat]
+        sql = (
+            f"SELECT {_CHAT_COLUMNS} FROM chats WHERE {' AND '.join(where)} "
+            "ORDER BY created_at DESC, chat_id DESC LIMIT ?"
+        )
+        found = await self._call(lambda c: c.execute(sql, (*args, limit + 1)).fetchall())
+        chats = [_chat(r) for r in found[:limit]]
+        more = len(found) > limit
+        last = chats[-1] if chats else None
+        return ChatPage(
+            chats, encode_cursor(last.created_at, last.chat_id) if more and last else None
+        )
+
+    async def update_chat(
+        self,
+        app_id: str,
+        chat_id: str,
+        *,
+        status: ChatStatus | None = None,
+        last_agent: str | None = None,
+        context: Mapping[str, Any] | None = None,
+        add_tokens: int = 0,
+    ) -> ChatRecord | None:
+        sets = ["updated_at=?", "total_tokens=total_tokens+?"]
+        args: list[Any] = [to_millis(utcnow()), add_tokens]
+        for column, value in (("status", status), ("last_agent", last_agent)):
+            if value is not None:
+                sets.append(f"{column}=?")
+                args.append(value)
+        if context is not None:
+            sets.append("context=?")
+            args.append(json.dumps(dict(context)))
+        sql = f"UPDATE chats SET {','.join(sets)} WHERE app_id=? AND chat_id=?"
+        await self._call(lambda c: c.execute(sql, (*args, app_id, chat_id)))
+        return await self.get_chat(app_id, chat_id)
+
+    # Events
+
+    async def append_events(
+        self, app_id: str, chat_id: str, events: Sequence[NewEvent]
+    ) -> list[StoredEvent]:
+        def append(c: sqlite3.Connection) -> list[StoredEvent]:
+            c.execute("BEGIN IMMEDIATE")
+            (last,) = c.execute(
+                "SELECT COALESCE(MAX(seq), 0) FROM events WHERE app_id=? AND chat_id=?",
+                (app_id, chat_id),
+            ).fetchone()
+            stored = [
+                StoredEvent(app_id, chat_id, last + i, e.type, e.data, e.timestamp)
+                for i, e in enumerate(events, start=1)
+            ]
+            c.executemany(
+                "INSERT INTO events (app_id, chat_id, seq, type, data, ts) VALUES (?,?,?,?,?,?)",
+                [
+                    (
+                        app_id,
+                        chat_id,
+                        s.seq,
+                        s.type,
+                        json.dumps(dict(s.data)),
+                        to_millis(s.timestamp),
+                    )
+                    for s in stored
+                ],
+            )
+            if stored:
+                c.execute(
+                    "UPDATE chats SET last_seq=? WHERE app_id=? AND chat_id=?",
+                    (stored[-1].seq, app_id, chat_id),
+                )
+            c.execute("COMMIT")
+            return stored
+
+        return await self._call(append)
+
+    async def events_after(
+        self, app_id: str, chat_id: str, after_seq: int = 0, limit: int = 1000
+    ) -> list[StoredEvent]:
+        sql = (
+            "SELECT app_id, chat_id, seq, type, data, ts FROM events "
+            "WHERE app_id=? AND chat_id=? AND seq>? ORDER BY seq LIMIT ?"
+        )
+        found = await self._call(
+            lambda c: c.execute(sql, (app_id, chat_id, after_seq, limit)).fetchall()
+        )
+        return [
+            StoredEvent(a, ch, s, t, json.loads(d), from_millis(ts)) for a, ch, s, t, d, ts in found
+        ]
+
+    async def last_seq(self, app_id: str, chat_id: str) -> int:
+        sql = "SELECT COALESCE(MAX(seq), 0) FROM events WHERE app_id=? AND chat_id=?"
+        row = await self._call(lambda c: c.execute(sql, (app_id, chat_id)).fetchone())
+        return int(row[0])
+
+    # Pending requests
+
+    async def create_pending(self, request: PendingRequest) -> None:
+        values = (
+            request.app_id,
+            request.request_id,
+            request.chat_id,
+            request.user_id,
+            request.kind,
+            request.agent,
+            json.dumps(dict(request.payload)),
+            to_millis(request.created_at),
+            to_millis(request.expires_at),
+            request.status,
+            json.dumps(request.answer),
+            to_millis(request.answered_at) if request.answered_at else None,
+        )
+        sql = f"INSERT INTO pending ({_PENDING_COLUMNS}) VALUES ({','.join('?' * len(values))})"
+        await self._call(lambda c: c.execute(sql, values))
+
+    async def get_pending(self, app_id: str, request_id: str) -> PendingRequest | None:
+        sql = f"SELECT {_PENDING_COLUMNS} FROM pending WHERE app_id=? AND request_id=?"
+        row = await self._call(lambda c: c.execute(sql, (app_id, request_id)).fetchone())
+        return _pending(row) if row else None
+
+    async def resolve_pending(
+        self, app_id: str, request_id: str, *, answer: Any, status: PendingStatus = "answered"
+    ) -> PendingRequest | None:
+        sql = (
+            "UPDATE pending SET status=?, answer=?, answered_at=? "
+            "WHERE app_id=? AND request_id=? AND status='open'"
+        )
+        args = (status, json.dumps(answer), to_millis(utcnow()), app_id, request_id)
+        changed = await self._call(lambda c: c.execute(sql, args).rowcount)
+        return await self.get_pending(app_id, request_id) if changed == 1 else None
+
+    async def list_open_pending(self, app_id: str, chat_id: str) -> list[PendingRequest]:
+        sql = (
+            f"SELECT {_PENDING_COLUMNS} FROM pending WHERE app_id=? AND chat_id=? "
+            "AND status='open' ORDER BY created_at, request_id"
+        )
+        found = await self._call(lambda c: c.execute(sql, (app_id, chat_id)).fetchall())
+        return [_pending(r) for r in found]
+
+    async def expire_pending(self, app_id: str, now: datetime) -> int:
+        sql = (
+            "UPDATE pending SET status='expired' WHERE app_id=? AND status='open' AND expires_at<=?"
+        )
+        return await self._call(lambda c: c.execute(sql, (app_id, to_millis(now))).rowcount)
+
+    # Usage
+
+    async def record_usage(self, record: UsageRecord) -> None:
+        values = (
+            record.app_id,
+            record.chat_id,
+            record.user_id,
+            record.workflow_name,
+            record.agent,
+            record.model,
+            record.prompt_tokens,
+            record.completion_tokens,
+            record.total_tokens,
+            record.cost,
+            record.duration_sec,
+            to_millis(record.created_at),
+            record.created_at.strftime("%Y-%m-%d"),
+        )
+        sql = (
+            "INSERT INTO usage (app_id, chat_id, user_id, workflow_name, agent, model, "
+            "prompt_tokens, completion_tokens, total_tokens, cost, duration_sec, created_at, day) "
+            f"VALUES ({','.join('?' * len(values))})"
+        )
+        await self._call(lambda c: c.execute(sql, values))
+
+    async def sum_tokens(self, app_id: str, user_id: str | None, since: datetime) -> int:
+        sql = "SELECT COALESCE(SUM(total_tokens), 0) FROM usage WHERE app_id=? AND created_at>=?"
+        args: tuple[Any, ...] = (app_id, to_millis(since))
+        if user_id is not None:
+            sql += " AND user_id=?"
+            args += (user_id,)
+        row = await self._call(lambda c: c.execute(sql, args).fetchone())
+        return int(row[0])
+
+    async def usage_totals(
+        self,
+        app_id: str,
+        user_id: str | None,
+        *,
+        start: datetime,
+        end: datetime,
+        group_by: GroupBy,
+    ) -> list[UsageTotal]:
+        column = _GROUP_COLUMNS[group_by]
+        where = "app_id=? AND created_at>=? AND created_at<?"
+        args: tuple[Any, ...] = (app_id, to_millis(start), to_millis(end))
+        if user_id is not None:
+            where += " AND user_id=?"
+            args += (user_id,)
+        sql = (
+            f"SELECT {column}, SUM(prompt_tokens), SUM(completion_tokens), SUM(total_tokens), "
+            f"SUM(cost), COUNT(*) FROM usage WHERE {where} GROUP BY {column} ORDER BY {column}"
+        )
+        found = await self._call(lambda c: c.execute(sql, args).fetchall())
+        return [
+            UsageTotal(k, int(p), int(co), int(t), float(cost), int(n))
+            for k, p, co, t, cost, n in found
+        ]
+
+    # Leases
+
+    async def acquire_lease(self, name: str, owner: str, ttl_seconds: float) -> Lease | None:
+        now = utcnow()
+        expires = to_millis(now) + int(ttl_seconds * 1000)
+        sql = (
+            "INSERT INTO leases (name, owner, expires_at) VALUES (?,?,?) "
+            "ON CONFLICT(name) DO UPDATE SET owner=excluded.owner, expires_at=excluded.expires_at "
+            "WHERE leases.owner=excluded.owner OR leases.expires_at<=?"
+        )
+        args = (name, owner, expires, to_millis(now))
+        changed = await self._call(lambda c: c.execute(sql, args).rowcount)
+        return Lease(name, owner, from_millis(expires)) if changed == 1 else None
+
+    async def release_lease(self, name: str, owner: str) -> None:
+        sql = "DELETE FROM leases WHERE name=? AND owner=?"
+        await self._call(lambda c: c.execute(sql, (name, owner)))
+
+
+def _chat(row: Sequence[Any]) -> ChatRecord:
+    return rows.chat_from(dict(zip(_CHAT_COLUMNS.split(", "), row, strict=True)))
+
+
+def _pending(row: Sequence[Any]) -> PendingRequest:
+    return rows.pending_from(dict(zip(_PENDING_COLUMNS.split(", "), row, strict=True)))
