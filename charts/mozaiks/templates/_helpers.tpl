@@ -24,7 +24,14 @@ app.kubernetes.io/component: operator
 {{- end -}}
 
 {{- define "mozaiks.labels" -}}
-{{ include "mozaiks.selectorLabels" . }}
+{{ include "mozaiks.commonLabels" . }}
+app.kubernetes.io/component: operator
+{{- end -}}
+
+{{/* Labels without a component, for objects that are not the operator's own. */}}
+{{- define "mozaiks.commonLabels" -}}
+app.kubernetes.io/name: {{ include "mozaiks.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 app.kubernetes.io/part-of: mozaiks
@@ -52,6 +59,14 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
     secretKeyRef:
       name: {{ .Values.database.adminSecret.name | quote }}
       key: {{ .Values.database.adminSecret.key | quote }}
+{{- with .Values.database.runtimeUri }}
+- name: MOZAIKS_OPERATOR_RUNTIME_MONGO_URI
+  value: {{ . | quote }}
+{{- end }}
+- name: MOZAIKS_OPERATOR_INGRESS_NAMESPACE
+  value: {{ .Values.runtime.ingressNamespace | quote }}
+- name: MOZAIKS_OPERATOR_LEADER_ELECTION
+  value: {{ .Values.operator.leaderElection | quote }}
 - name: MOZAIKS_OPERATOR_LIVENESS_URL
   value: {{ printf "http://0.0.0.0:%d/healthz" (int .Values.operator.healthPort) | quote }}
 - name: MOZAIKS_OPERATOR_LOG_LEVEL
