@@ -40,6 +40,7 @@ COMPONENT_TYPE_PATTERN = r"^[a-z][a-z0-9_-]{0,63}$"
 TOOL_ENTRY_POINT_GROUP = "mozaiks.tools"
 
 AgentName = Annotated[str, Field(pattern=AGENT_NAME_PATTERN)]
+ContextKey = Annotated[str, Field(pattern=IDENTIFIER_PATTERN)]
 ToolName = Annotated[str, Field(pattern=TOOL_NAME_PATTERN)]
 TargetName = Annotated[
     str,
@@ -105,6 +106,9 @@ class UITool(_Model):
         description="JSON Schema (an object) of the arguments the agent passes.",
     )
     timeout_seconds: Timeout | None = None
+    context_key: ContextKey | None = Field(
+        None, description="Store the user's answer (an object) in this context variable."
+    )
 
 
 class HumanInputTool(_Model):
@@ -118,6 +122,9 @@ class HumanInputTool(_Model):
     )
     password: bool = False
     timeout_seconds: Timeout | None = None
+    context_key: ContextKey | None = Field(
+        None, description="Store the answer (text, trimmed) in this context variable."
+    )
 
 
 ToolDefinition = Annotated[PythonTool | UITool | HumanInputTool, Field(discriminator="kind")]
@@ -134,9 +141,11 @@ class ToolHandoff(_Model):
 
 
 class ContextHandoff(_Model):
-    """When context variable `key` equals `equals` at the end of a turn, go to `target`."""
+    """When context variable `key` (or its `field`, for an object) equals `equals` at the end of
+    this agent's turn, go to `target`."""
 
-    key: Annotated[str, Field(pattern=IDENTIFIER_PATTERN)]
+    key: ContextKey
+    field: ContextKey | None = None
     equals: JsonValue
     target: TargetName
 
