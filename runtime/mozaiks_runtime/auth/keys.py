@@ -150,7 +150,7 @@ class JwksKeySource:
                 return  # another request refreshed while we waited: one fetch serves all
             try:
                 self._keys = await self._fetch()
-            except (httpx.HTTPError, ValueError, jwt.PyJWKError) as exc:
+            except (httpx.HTTPError, ValueError, jwt.PyJWTError) as exc:
                 # Keep serving the keys we had; an outage of the IdP must not log everyone out.
                 log.warning("JWKS refresh failed (%s): %s", reason, exc)
             else:
@@ -173,11 +173,13 @@ class JwksKeySource:
                 continue  # symmetric keys in a JWKS would reopen algorithm confusion
             try:
                 jwk = jwt.PyJWK(raw)
-            except jwt.PyJWKError as exc:
+            except (jwt.PyJWTError, ValueError, TypeError) as exc:
                 log.warning("JWKS key %r skipped: %s", raw.get("kid"), exc)
                 continue
             alg = raw.get("alg")
             keys[str(raw.get("kid", ""))] = _JwksKey(jwk, alg if isinstance(alg, str) else None)
+        if not keys:
+            raise ValueError("JWKS document has no usable signing key")
         return keys
 
     async def close(self) -> None:
