@@ -109,7 +109,8 @@ class RunUsage:
 
 
 class Accountant:
-    """Prices, persists and counts each model call."""
+    """Prices, persists and counts each model call. It updates the token and model-latency
+    metrics itself, so callers must not count the same call again."""
 
     def __init__(self, store: Store, settings: Settings, metrics: Metrics) -> None:
         self._store = store
