@@ -1,0 +1,119 @@
+"""Invariants of the two Dockerfiles that hadolint and checkov do not know about."""
+
+from __future__ import annotations
+
+import importlib.machinery
+import importlib.util
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.unit
+
+ROOT = Path(__file__).resolve().parents[3]
+DOCKERFILES = ["Dockerfile.runtime", "Dockerfile.operator"]
+
+
+def _instructions(name: str) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) with continuation lines joined and comments dropped."""
+    text = (ROOT / name).read_text()
+    text = re.sub(r"\\\n", " ", text)
+    out = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            word, _, rest = line.partition(" ")
+            out.append((word.upper(), rest.strip()))
+    return out
+
+
+def _final_stage(name: str) -> list[tuple[str, str]]:
+    ins = _instructions(name)
+    last_from = max(i for i, (w, _) in enumerate(ins) if w == "FROM")
+    return ins[last_from:]
+
+
+@pytest.mark.parametrize("name", DOCKERFILES)
+def test_multi_stage_on_one_pinned_slim_base(name: str) -> None:
+    froms = [args for w, args in _instructions(name) if w == "FROM"]
+    assert len(froms) == 2
+    bases = {f.split()[0] for f in froms}
+    assert len(bases) == 1, "build and final stage must share a base (the venv is copied)"
+    (base,) = bases
+    assert re.fullmatch(r"python:3\.11\.\d+-slim-[a-z]+(@sha256:[0-9a-f]{64})?", base), base
+
+
+@pytest.mark.parametrize("name", DOCKERFILES)
+def test_final_stage_runs_as_non_root_without_build_tools(name: str) -> None:
+    final = _final_stage(name)
+    users = [args for w, args in final if w == "USER"]
+    assert users and users[-1].split(":")[0] not in {"0", "root"}
+    runs = " ".join(args for w, args in final if w == "RUN")
+    for tool in ("apt-get", "apk", "gcc", "build-essential", "pip install"):
+        assert tool not in runs, f"{tool} in the final stage of {name}"
+    copies = [args for w, args in final if w == "COPY"]
+    assert copies == ["--from=build /opt/mozaiks /opt/mozaiks"]
+
+
+@pytest.mark.parametrize(
+    ("name", "command"), [("Dockerfile.runtime", "runtime"), ("Dockerfile.operator", "operator")]
+)
+def test_entrypoint_is_the_console_script(name: str, command: str) -> None:
+    final = dict(_final_stage(name))
+    assert json.loads(final["ENTRYPOINT"]) == ["mozaiks"]
+    assert json.loads(final["CMD"])[0] == command
+    assert 'mozaiks = "mozaiks_runtime.cli:main"' in (ROOT / "pyproject.toml").read_text()
+
+
+@pytest.mark.parametrize("name", DOCKERFILES)
+def test_dependencies_come_from_the_lock_as_binary_wheels(name: str) -> None:
+    runs = [args for w, args in _instructions(name) if w == "RUN"]
+    assert any("--only-binary=:all: -r requirements.lock" in r for r in runs)
+    assert any("-c requirements.lock ." in r for r in runs)
+
+
+def test_runtime_image_never_runs_with_auth_off() -> None:
+    text = (ROOT / "Dockerfile.runtime").read_text()
+    env = " ".join(args for w, args in _final_stage("Dockerfile.runtime") if w == "ENV")
+    assert "MOZAIKS_DEV_AUTH=false" in env
+    assert "MOZAIKS_DEV_PAGE=false" in env
+    assert not re.search(r"MOZAIKS_DEV_AUTH=(true|1|yes|on)", text, re.I)
+    cmd = json.loads(dict(_final_stage("Dockerfile.runtime"))["CMD"])
+    assert "--dev" not in cmd and cmd[:1] == ["runtime"]
+
+
+def test_runtime_health_check_hits_the_liveness_route() -> None:
+    final = dict(_final_stage("Dockerfile.runtime"))
+    assert "/api/health" in final["HEALTHCHECK"]
+    assert "8080" in final["EXPOSE"]
+
+
+def test_dockerignore_admits_only_the_build_inputs() -> None:
+    lines = [
+        ln.strip()
+        for ln in (ROOT / ".dockerignore").read_text().splitlines()
+        if ln.strip() and not ln.startswith("#")
+    ]
+    assert lines[0] == "*"
+    allowed = {ln[1:].rstrip("/") for ln in lines if ln.startswith("!")}
+    copied = set()
+    for name in DOCKERFILES:
+        for w, args in _instructions(name):
+            if w == "COPY" and not args.startswith("--from"):
+                copied.update(args.split()[:-1])
+    assert copied <= allowed, f"COPY of files the context excludes: {copied - allowed}"
+    assert "**/.env" in lines
+
+
+def test_requirements_lock_matches_the_venv() -> None:
+    path = ROOT / "hack" / "lock-image-deps"
+    loader = importlib.machinery.SourceFileLoader("lock_image_deps", str(path))
+    spec = importlib.util.spec_from_loader("lock_image_deps", loader)
+    assert spec is not None
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    assert (ROOT / "requirements.lock").read_text() == module.render(), (
+        "requirements.lock is stale: run .venv/bin/python hack/lock-image-deps"
+    )
