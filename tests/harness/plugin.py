@@ -1,0 +1,157 @@
+"""pytest fixtures for the real components (registered by `tests/conftest.py`).
+
+Session-scoped: `bin_dir`, `helm_bin`, `kubectl_bin`, `kube_cluster`, `ferretdb`,
+`ferretdb_auth`. Function-scoped: `k8s_namespace`, `mongo_database`.
+
+A fixture starts what is not running (building missing binaries first) and, at the end of the
+session, stops exactly what it started. Nothing is ever skipped for a missing component.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.harness.kube import KubeCluster
+from tests.harness.mongo import FerretDBAuth
+from tests.harness.services import (
+    bin_dir as build_bins,
+)
+from tests.harness.services import (
+    new_session_dir,
+    reuse_or_private,
+    sweep_stale_sessions,
+)
+
+# Fixtures that need binaries from hack/build-bins; when a collected test uses one, the
+# binaries are built before the first test runs (outside pytest-timeout's per-test clock).
+_NEEDS_BINS = {"bin_dir", "helm_bin", "kubectl_bin", "kube_cluster", "k8s_namespace"}
+_NEEDS_FERRETDB = {"ferretdb", "mongo_database", "ferretdb_auth"}
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    used: set[str] = set()
+    for item in session.items:
+        used.update(getattr(item, "fixturenames", ()))
+    # `store` (tests/contract) asks for `ferretdb` through request.getfixturevalue
+    if used & _NEEDS_BINS:
+        build_bins()
+    elif used & _NEEDS_FERRETDB or "store" in used:
+        build_bins("ferretdb")
+
+
+@pytest.fixture(scope="session")
+def _session_dir() -> Iterator[Path]:
+    """This session's private state root (`/tmp/mozaiks-test-*`), after sweeping dead ones."""
+    sweep_stale_sessions()
+    root = new_session_dir()
+    yield root
+    # the services' own fixtures depend on this one, so they are stopped by now
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def bin_dir() -> Path:
+    """`~/.cache/mozaiks/bin` with every binary built (a no-op when the cache is warm)."""
+    return build_bins()
+
+
+@pytest.fixture(scope="session")
+def helm_bin(bin_dir: Path) -> Path:
+    return bin_dir / "helm"
+
+
+@pytest.fixture(scope="session")
+def kubectl_bin(bin_dir: Path) -> Path:
+    return bin_dir / "kubectl"
+
+
+# --------------------------------------------------------------------------- FerretDB
+
+
+@pytest.fixture(scope="session")
+def ferretdb(_session_dir: Path) -> Iterator[str]:
+    """`mongodb://127.0.0.1:PORT/` of a FerretDB (SQLite backend) for this session."""
+    svc = reuse_or_private(
+        "ferretdb", "MOZAIKS_FERRETDB_DIR", "/tmp/mozaiks-ferretdb", _session_dir / "ferretdb"
+    )
+    exports = svc.up()
+    try:
+        yield exports["MOZAIKS_MONGO_URI"]
+    finally:
+        if svc.started_here:
+            svc.down()
+
+
+@pytest.fixture
+def mongo_database(ferretdb: str, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A database name no other test uses; dropped after the test."""
+    slug = re.sub(r"[^a-z0-9]+", "_", request.node.name.lower())[:24].strip("_")
+    name = f"t_{slug}_{secrets.token_hex(4)}"
+    yield name
+    import pymongo
+
+    with pymongo.MongoClient(ferretdb, serverSelectionTimeoutMS=5000) as client:
+        client.drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def ferretdb_auth(_session_dir: Path) -> Iterator[FerretDBAuth]:
+    """A second FerretDB with the experimental authentication (`--test-enable-new-auth`) and an
+    admin user: createUser / dropUser / usersInfo work, every command needs a login."""
+    svc = reuse_or_private(
+        "ferretdb",
+        "MOZAIKS_FERRETDB_AUTH_DIR",
+        "/tmp/mozaiks-ferretdb-auth",
+        _session_dir / "ferretdb-auth",
+        ("--auth",),
+    )
+    exports = svc.up()
+    try:
+        yield FerretDBAuth.from_admin_uri(exports["MOZAIKS_MONGO_ADMIN_URI"])
+    finally:
+        if svc.started_here:
+            svc.down()
+
+
+# --------------------------------------------------------------------------- Kubernetes
+
+
+@pytest.fixture(scope="session")
+def kube_cluster(_session_dir: Path, bin_dir: Path) -> Iterator[KubeCluster]:
+    """etcd + kube-apiserver (RBAC) + kube-controller-manager + kube-scheduler + kwok (one fake
+    node), started by `hack/cluster up`. While the session runs, KUBECONFIG points at it, so a
+    client that falls back to the default config never reaches a developer's real cluster."""
+    svc = reuse_or_private(
+        "cluster", "MOZAIKS_STATE_DIR", "/tmp/mozaiks-cluster", _session_dir / "cluster"
+    )
+    exports = svc.up()
+    cluster = KubeCluster.from_state(Path(exports["MOZAIKS_KUBE_STATE"]), bin_dir)
+    saved = {k: os.environ.get(k) for k in exports}
+    os.environ.update(exports)
+    try:
+        yield cluster
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        if svc.started_here:
+            svc.down()
+
+
+@pytest.fixture
+def k8s_namespace(kube_cluster: KubeCluster, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh namespace (`t-<test>-<random>`), deleted after the test (not waited for)."""
+    slug = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower()).strip("-")[:40].strip("-")
+    name = f"t-{slug}-{secrets.token_hex(3)}"
+    kube_cluster.create_namespace(name)
+    yield name
+    kube_cluster.delete_namespace(name)
