@@ -1,0 +1,90 @@
+"""Annotated dependencies: what a route needs is in its signature (full-stack-fastapi-template).
+
+Identity comes only from a verified token; the chat a route names is the caller's or a 404
+(OwnedChatDep), checked before the route body runs.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from mozaiks_runtime.auth.bearer import bearer_from_header
+from mozaiks_runtime.auth.identity import Identity
+from mozaiks_runtime.auth.verify import TokenVerifier
+from mozaiks_runtime.chats.service import ChatService
+from mozaiks_runtime.config import Settings
+from mozaiks_runtime.errors import AuthError, Forbidden
+from mozaiks_runtime.storage.base import ChatRecord, Store
+from mozaiks_runtime.workflows.registry import WorkflowRegistry
+
+DEV_USER_HEADER = "X-Mozaiks-User"  # dev auth only: who the caller claims to be
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def _store(request: Request) -> Store:
+    store: Store = request.app.state.store
+    return store
+
+
+def _service(request: Request) -> ChatService:
+    service: ChatService = request.app.state.chats
+    return service
+
+
+def _registry(request: Request) -> WorkflowRegistry:
+    registry: WorkflowRegistry = request.app.state.registry
+    return registry
+
+
+SettingsDep = Annotated[Settings, Depends(_settings)]
+StoreDep = Annotated[Store, Depends(_store)]
+ServiceDep = Annotated[ChatService, Depends(_service)]
+RegistryDep = Annotated[WorkflowRegistry, Depends(_registry)]
+
+
+async def authenticate(
+    settings: Settings, verifier: TokenVerifier, token: str | None, *, dev_user: str | None
+) -> Identity:
+    """The verified identity of a token for this tenant; AuthError otherwise.
+    With dev auth on (explicitly, never by default), the caller is whoever they say."""
+    if settings.dev_auth:
+        return Identity(user_id=dev_user or "dev", app_id=settings.app_id)
+    if not token:
+        raise AuthError("missing bearer token")
+    identity = await verifier.verify(token)
+    if identity.app_id != settings.app_id:
+        raise AuthError("the token is for another app")
+    return identity
+
+
+async def _identity(request: Request, settings: SettingsDep) -> Identity:
+    token = bearer_from_header(request.headers.get("authorization"))
+    verifier: TokenVerifier = request.app.state.verifier
+    return await authenticate(
+        settings, verifier, token, dev_user=request.headers.get(DEV_USER_HEADER)
+    )
+
+
+IdentityDep = Annotated[Identity, Depends(_identity)]
+
+
+async def _admin(identity: IdentityDep) -> Identity:
+    if not identity.is_admin:
+        raise Forbidden("the admin scope is required")
+    return identity
+
+
+AdminDep = Annotated[Identity, Depends(_admin)]
+
+
+async def _owned_chat(chat_id: str, identity: IdentityDep, service: ServiceDep) -> ChatRecord:
+    return await service.get_chat(identity, chat_id)
+
+
+OwnedChatDep = Annotated[ChatRecord, Depends(_owned_chat)]

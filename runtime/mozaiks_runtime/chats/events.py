@@ -1,0 +1,132 @@
+"""Event kinds and the wire envelope. Pure: no I/O, no clock unless one is passed in.
+
+Envelope (PROTOCOL.md): `{"type", "seq", "chat_id", "timestamp", "data"}`. Persisted events
+carry their `seq`; transient frames (heartbeats, token chunks, replies to one socket) carry none.
+Frames are serialised once, when they are built, so fanning one event out to many sockets does
+not serialise it again per socket.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from mozaiks_runtime.engine.base import (
+    EngineEvent,
+    SpeakerSelected,
+    TextChunk,
+    TextMessage,
+    ToolCall,
+    ToolResult,
+)
+from mozaiks_runtime.storage.base import NewEvent, StoredEvent, utcnow
+
+# Persisted kinds (they get a seq).
+RUN_START = "chat.run_start"
+SELECT_SPEAKER = "chat.select_speaker"
+TEXT = "chat.text"
+TOOL_CALL = "chat.tool_call"
+TOOL_RESPONSE = "chat.tool_response"
+INPUT_REQUEST = "chat.input_request"
+INPUT_ACK = "chat.input_ack"
+INPUT_TIMEOUT = "chat.input_timeout"
+UI_TOOL_COMPLETE = "chat.ui_tool_complete"
+UI_TOOL_DISMISS = "chat.ui_tool_dismiss"
+USAGE_DELTA = "chat.usage_delta"
+USAGE_SUMMARY = "chat.usage_summary"
+RUN_COMPLETE = "chat.run_complete"
+ERROR = "chat.error"
+# Transient kinds (no seq).
+CHAT_META = "chat_meta"
+TEXT_CHUNK = "chat.text_chunk"
+RESUME_BOUNDARY = "chat.resume_boundary"
+WORKFLOW_STARTED = "chat.workflow_started"
+ACK_UI_TOOL = "ack.ui_tool_response"
+PING = "ping"
+PONG = "pong"
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One server-to-client message, serialised. `seq` is None for transient frames."""
+
+    type: str
+    seq: int | None
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class RunScope:
+    """Who a run belongs to: fills the fields usage events repeat."""
+
+    chat_id: str
+    app_id: str
+    user_id: str
+    workflow_name: str
+
+
+def timestamp(moment: datetime) -> str:
+    """ISO 8601 in UTC with a `Z`, millisecond precision."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def envelope(
+    type_: str,
+    data: Mapping[str, Any],
+    *,
+    chat_id: str,
+    seq: int | None = None,
+    moment: datetime | None = None,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"type": type_}
+    if seq is not None:
+        body["seq"] = seq
+    body["chat_id"] = chat_id
+    body["timestamp"] = timestamp(moment or utcnow())
+    body["data"] = dict(data)
+    return body
+
+
+def transient(type_: str, data: Mapping[str, Any], *, chat_id: str) -> Frame:
+    return Frame(type_, None, json.dumps(envelope(type_, data, chat_id=chat_id)))
+
+
+def stored_frame(event: StoredEvent, *, replay: bool = False) -> Frame:
+    """The frame of a persisted event; replays add `replay: true` to its data."""
+    data = {**event.data, "replay": True} if replay else event.data
+    body = envelope(event.type, data, chat_id=event.chat_id, seq=event.seq, moment=event.timestamp)
+    return Frame(event.type, event.seq, json.dumps(body))
+
+
+def from_engine(event: EngineEvent, scope: RunScope) -> NewEvent | Frame:
+    """An engine event as a NewEvent to persist, or (token chunks) a transient Frame.
+    ModelUsage is priced first (usage/accounting.py), so it is not translated here."""
+    match event:
+        case TextChunk(agent=agent, content=content):
+            return transient(
+                TEXT_CHUNK, {"agent": agent, "content": content}, chat_id=scope.chat_id
+            )
+        case SpeakerSelected(agent=agent):
+            return NewEvent(SELECT_SPEAKER, {"agent": agent})
+        case TextMessage(agent=agent, content=content, role=role, visible=visible):
+            return NewEvent(
+                TEXT, text_data(agent=agent, content=content, role=role, visible=visible)
+            )
+        case ToolCall(call_id=call_id, name=name, agent=agent, arguments=arguments):
+            data = {"call_id": call_id, "name": name, "agent": agent, "arguments": dict(arguments)}
+            return NewEvent(TOOL_CALL, data)
+        case ToolResult(call_id=call_id, name=name, agent=agent, result=result, status=status):
+            data = {"call_id": call_id, "name": name, "agent": agent, "result": result}
+            return NewEvent(TOOL_RESPONSE, {**data, "status": status})
+    raise TypeError(f"not an engine event: {event!r}")
+
+
+def text_data(*, agent: str, content: str, role: str, visible: bool = True) -> dict[str, Any]:
+    return {"agent": agent, "content": content, "role": role, "visible": visible}
+
+
+def error_data(message: str, error_code: str) -> dict[str, str]:
+    return {"message": message, "error_code": error_code}

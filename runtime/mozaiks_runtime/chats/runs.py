@@ -1,0 +1,230 @@
+"""Runs of workflows, one tracked task per chat, each under the chat's lease and a deadline.
+
+A run outlives the socket that started it. Shutdown cancels runs and leaves their chats
+`running`/`waiting`; the next connect (on any replica) resumes them from the persisted history.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from mozaiks_runtime.chats import events
+from mozaiks_runtime.chats.events import RunScope
+from mozaiks_runtime.chats.lease import RunLease, lease_name
+from mozaiks_runtime.chats.runio import ChatRunIO, RunPorts
+from mozaiks_runtime.engine.base import HistoryMessage, Runner, RunOutcome, RunRequest
+from mozaiks_runtime.errors import (
+    BudgetExceeded,
+    Conflict,
+    InputTimeout,
+    MozaiksError,
+    RateLimited,
+)
+from mozaiks_runtime.metrics import Metrics
+from mozaiks_runtime.storage.base import ChatRecord, ChatStatus, NewEvent, Store
+from mozaiks_runtime.workflows.model import WorkflowDefinition
+
+log = logging.getLogger(__name__)
+ChatKey = tuple[str, str]
+HISTORY_PAGE = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class RunPlan:
+    """What to run: the chat, its workflow version, the message that starts the run (echoed
+    as the user's unless `echo` is off), and events to write first (e.g. a late input ack)."""
+
+    chat: ChatRecord
+    workflow: WorkflowDefinition
+    user_message: str | None = None
+    echo: bool = True
+    preamble: Sequence[NewEvent] = ()
+    context: Mapping[str, Any] | None = None
+
+
+class RunManager:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        runner: Runner,
+        ports: RunPorts,
+        replica_id: str,
+        lease_ttl_seconds: float,
+        run_timeout_seconds: float,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self._store = store
+        self._runner = runner
+        self._ports = ports
+        self._replica_id = replica_id
+        self._lease_ttl = lease_ttl_seconds
+        self._run_timeout = run_timeout_seconds
+        self._metrics = metrics
+        self._tasks: dict[ChatKey, asyncio.Task[None]] = {}
+
+    def is_running(self, key: ChatKey) -> bool:
+        return key in self._tasks
+
+    def start(self, plan: RunPlan) -> bool:
+        """Start a run unless this process already runs the chat (then False)."""
+        key = (plan.chat.app_id, plan.chat.chat_id)
+        if key in self._tasks:
+            return False
+        task = asyncio.create_task(self._guarded(plan), name=f"run:{plan.chat.chat_id}")
+        self._tasks[key] = task
+        task.add_done_callback(lambda _: self._tasks.pop(key, None))
+        return True
+
+    async def wait(self, key: ChatKey) -> None:
+        """Until the chat's run (if any) ends; for tests and draining."""
+        task = self._tasks.get(key)
+        if task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.shield(task)
+
+    async def close(self) -> None:
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _guarded(self, plan: RunPlan) -> None:
+        chat = plan.chat
+        task = asyncio.current_task()
+        assert task is not None
+        lease = RunLease(
+            self._store,
+            name=lease_name(chat.app_id, chat.chat_id),
+            owner=self._replica_id,
+            ttl_seconds=self._lease_ttl,
+            on_lost=task.cancel,
+        )
+        try:
+            async with lease:
+                await self._execute(plan)
+        except Conflict:
+            log.info("chat %s runs on another replica", chat.chat_id)
+        except Exception:
+            # The run's own failures are reported in _execute; this is the store failing.
+            log.exception("run of chat %s could not finish its bookkeeping", chat.chat_id)
+
+    async def _execute(self, plan: RunPlan) -> None:
+        chat, journal = plan.chat, self._ports.journal
+        scope = RunScope(chat.chat_id, chat.app_id, chat.user_id, chat.workflow_name)
+        history = await self._history(chat)
+        await self._set_status(chat, "running")
+        opening = list(plan.preamble)
+        if plan.user_message is not None and plan.echo:
+            opening.append(
+                NewEvent(
+                    events.TEXT,
+                    events.text_data(agent="user", content=plan.user_message, role="user"),
+                )
+            )
+        agent = chat.last_agent or plan.workflow.start_agent
+        opening.append(NewEvent(events.RUN_START, {"agent": agent}))
+        await journal.append(chat.app_id, chat.chat_id, opening)
+        self._count_run(plan, "started")
+
+        async def set_status(status: ChatStatus) -> None:
+            await self._set_status(chat, status)
+
+        async def add_tokens(tokens: int) -> None:
+            await self._store.update_chat(chat.app_id, chat.chat_id, add_tokens=tokens)
+
+        io = ChatRunIO(scope, self._ports, set_status, add_tokens)
+        request = RunRequest(
+            chat_id=chat.chat_id,
+            app_id=chat.app_id,
+            user_id=chat.user_id,
+            workflow=plan.workflow,
+            history=history,
+            user_message=plan.user_message,
+            context={**plan.workflow.context_variables, **chat.context, **(plan.context or {})},
+            start_agent=chat.last_agent,
+        )
+        outcome, failure = await self._run(request, io)
+        status = outcome.status if failure is None else failure[0]
+        tail = []
+        if failure is not None:
+            tail.append(NewEvent(events.ERROR, events.error_data(failure[2], failure[1])))
+        tail.append(NewEvent(events.USAGE_SUMMARY, io.tally.summary()))
+        tail.append(
+            NewEvent(
+                events.RUN_COMPLETE,
+                {
+                    "status": status,
+                    "summary": outcome.summary,
+                    "total_tokens": io.tally.total_tokens,
+                },
+            )
+        )
+        await journal.append(chat.app_id, chat.chat_id, tail)
+        final = final_status(outcome, status)
+        await self._store.update_chat(
+            chat.app_id,
+            chat.chat_id,
+            status=final,
+            last_agent=outcome.last_agent,
+            context=outcome.context if failure is None else None,
+        )
+        self._count_run(plan, status)
+
+    async def _run(
+        self, request: RunRequest, io: ChatRunIO
+    ) -> tuple[RunOutcome, tuple[str, str, str] | None]:
+        """The outcome, plus (status, error_code, message) when the run did not end normally.
+        Cancellation (shutdown, lost lease) propagates: the chat stays resumable."""
+        stopped = RunOutcome(status="stopped")
+        try:
+            async with asyncio.timeout(self._run_timeout):
+                return await self._runner.run(request, io), None
+        except InputTimeout as exc:
+            return stopped, ("timeout", exc.error_code, exc.message)
+        except (BudgetExceeded, RateLimited) as exc:
+            return stopped, ("stopped", exc.error_code, exc.message)
+        except MozaiksError as exc:
+            log.warning("run of chat %s failed: %s", request.chat_id, exc.message)
+            return RunOutcome(status="failed"), ("failed", exc.error_code, exc.message)
+        except TimeoutError:
+            return stopped, ("timeout", "RUN_TIMEOUT", "the run took too long and was stopped")
+        except Exception:
+            log.exception("run of chat %s crashed", request.chat_id)
+            return RunOutcome(status="failed"), ("failed", "ENGINE_FAILED", "the workflow failed")
+
+    async def _history(self, chat: ChatRecord) -> list[HistoryMessage]:
+        """The conversation so far, from the persisted text events."""
+        history: list[HistoryMessage] = []
+        after = 0
+        while True:
+            page = await self._store.events_after(chat.app_id, chat.chat_id, after, HISTORY_PAGE)
+            for event in page:
+                if event.type == events.TEXT:
+                    agent = str(event.data.get("agent", ""))
+                    content = str(event.data.get("content", ""))
+                    user = event.data.get("role") == "user"
+                    history.append(HistoryMessage(agent, content, "user" if user else "assistant"))
+            if len(page) < HISTORY_PAGE:
+                return history
+            after = page[-1].seq
+
+    async def _set_status(self, chat: ChatRecord, status: ChatStatus) -> None:
+        await self._store.update_chat(chat.app_id, chat.chat_id, status=status)
+
+    def _count_run(self, plan: RunPlan, outcome: str) -> None:
+        if self._metrics is not None:
+            self._metrics.run(workflow=plan.workflow.name, outcome=outcome)
+
+
+def final_status(outcome: RunOutcome, status: str) -> ChatStatus:
+    """The chat's status after a run: `completed` only when the workflow reached `terminate`;
+    a hand-off to the user or a stopped run leaves it `idle` (the next message continues it)."""
+    if status == "completed":
+        return "idle" if outcome.awaiting_user else "completed"
+    return "failed" if status == "failed" else "idle"

@@ -1,0 +1,269 @@
+"""ChatService: what the edges (HTTP routes, the WebSocket) may do with chats.
+
+Every method that names a chat checks that the caller owns it; another user's chat is NotFound,
+never Forbidden, so a chat's existence is not revealed. Runs happen in RunManager's tasks; this
+module decides when a run starts, continues after an answer, or resumes after a restart.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from mozaiks_runtime.auth.identity import Identity
+from mozaiks_runtime.chats.pending import PendingRequests
+from mozaiks_runtime.chats.runio import accepted_input, ui_tool_done
+from mozaiks_runtime.chats.runs import RunManager, RunPlan
+from mozaiks_runtime.errors import (
+    Conflict,
+    InputRequestNotFound,
+    NotFound,
+    WorkflowNotFound,
+)
+from mozaiks_runtime.ratelimit import RateLimiter
+from mozaiks_runtime.storage.base import (
+    ACTIVE_STATUSES,
+    ChatPage,
+    ChatRecord,
+    PendingRequest,
+    Store,
+    StoredEvent,
+    utcnow,
+)
+from mozaiks_runtime.workflows.model import WorkflowDefinition
+
+
+class LoadedWorkflowLike(Protocol):
+    @property
+    def definition(self) -> WorkflowDefinition: ...
+
+    @property
+    def version(self) -> str: ...
+
+
+class WorkflowSource(Protocol):
+    """workflows/registry.py's WorkflowRegistry, as far as chats need it."""
+
+    def get(self, name: str) -> LoadedWorkflowLike | None: ...
+
+    def get_version(self, name: str, version: str) -> LoadedWorkflowLike | None: ...
+
+
+def new_chat_id() -> str:
+    return f"c_{uuid.uuid4().hex}"
+
+
+class ChatService:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        workflows: WorkflowSource,
+        runs: RunManager,
+        pending: PendingRequests,
+        new_chats: RateLimiter,
+        messages: RateLimiter,
+    ) -> None:
+        self._store = store
+        self._workflows = workflows
+        self._runs = runs
+        self._pending = pending
+        self._new_chats = new_chats
+        self._messages = messages
+
+    # Reading
+
+    async def get_chat(self, identity: Identity, chat_id: str) -> ChatRecord:
+        """The caller's chat, else NotFound (also for another user's chat)."""
+        chat = await self._store.get_chat(identity.app_id, chat_id)
+        if chat is None or not identity.owns(
+            app_id=chat.app_id, user_id=chat.user_id, chat_id=chat.chat_id
+        ):
+            raise NotFound("chat not found")
+        return chat
+
+    async def find_chat(self, identity: Identity, chat_id: str) -> ChatRecord | None:
+        """None when the chat does not exist; NotFound when it exists but is not the caller's."""
+        chat = await self._store.get_chat(identity.app_id, chat_id)
+        if chat is not None and not identity.owns(
+            app_id=chat.app_id, user_id=chat.user_id, chat_id=chat_id
+        ):
+            raise NotFound("chat not found")
+        return chat
+
+    async def list_chats(
+        self, identity: Identity, *, user_id: str | None, limit: int, cursor: str | None
+    ) -> ChatPage:
+        """The caller's chats; another user's or the whole app's need the admin scope."""
+        if user_id != identity.user_id and not identity.is_admin:
+            raise NotFound("no such user")
+        return await self._store.list_chats(
+            identity.app_id, user_id=user_id, limit=limit, cursor=cursor
+        )
+
+    async def events_after(self, chat: ChatRecord, after_seq: int, limit: int) -> list[StoredEvent]:
+        return await self._store.events_after(chat.app_id, chat.chat_id, after_seq, limit)
+
+    async def last_seq(self, chat: ChatRecord) -> int:
+        return await self._store.last_seq(chat.app_id, chat.chat_id)
+
+    async def open_requests(self, chat: ChatRecord) -> list[PendingRequest]:
+        return await self._pending.open_for(chat.app_id, chat.chat_id)
+
+    def workflow(self, name: str) -> WorkflowDefinition:
+        loaded = self._workflows.get(name)
+        if loaded is None:
+            raise WorkflowNotFound(f"unknown workflow {name!r}")
+        return loaded.definition
+
+    def workflow_of(self, chat: ChatRecord) -> WorkflowDefinition:
+        """The version the chat started with (the current one if that is gone)."""
+        loaded = self._workflows.get_version(chat.workflow_name, chat.workflow_version)
+        loaded = loaded or self._workflows.get(chat.workflow_name)
+        if loaded is None:
+            raise WorkflowNotFound(f"workflow {chat.workflow_name!r} is no longer served")
+        return loaded.definition
+
+    # Creating and starting
+
+    async def open_chat(
+        self,
+        identity: Identity,
+        *,
+        workflow_name: str,
+        chat_id: str | None = None,
+        context: Mapping[str, Any] | None = None,
+    ) -> tuple[ChatRecord, bool]:
+        """The caller's chat `chat_id` (resumed) or a new one; returns it and whether it existed.
+        NotFound when it exists for someone else or for another workflow."""
+        loaded = self._workflows.get(workflow_name)
+        if loaded is None:
+            raise WorkflowNotFound(f"unknown workflow {workflow_name!r}")
+        if chat_id is not None:
+            if not identity.may_use_chat(chat_id):
+                raise NotFound("chat not found")
+            existing = await self.find_chat(identity, chat_id)
+            if existing is not None:
+                if existing.workflow_name != workflow_name:
+                    raise NotFound("chat not found")
+                return existing, True
+        elif identity.chat_id is not None:
+            chat_id = identity.chat_id
+        self._new_chats.hit(f"{identity.app_id}/{identity.user_id}")
+        now = utcnow()
+        chat = ChatRecord(
+            app_id=identity.app_id,
+            chat_id=chat_id or new_chat_id(),
+            user_id=identity.user_id,
+            workflow_name=workflow_name,
+            workflow_version=loaded.version,
+            status="created",
+            created_at=now,
+            updated_at=now,
+            context=dict(context or {}),
+        )
+        try:
+            return await self._store.create_chat(chat), False
+        except Conflict:
+            # Created meanwhile (a second tab); it is the caller's only if the checks pass.
+            existing = await self.find_chat(identity, chat.chat_id)
+            if existing is None or existing.workflow_name != workflow_name:
+                raise NotFound("chat not found") from None
+            return existing, True
+
+    async def on_connect(self, chat: ChatRecord) -> None:
+        """A socket opened on the chat: start an agent-driven workflow, or resume a run that
+        a dead process left behind (unless it waits for the user, whose answer resumes it)."""
+        key = (chat.app_id, chat.chat_id)
+        if self._runs.is_running(key):
+            return
+        workflow = self.workflow_of(chat)
+        if chat.status == "created" and workflow.startup_mode == "agent_driven":
+            self._runs.start(RunPlan(chat, workflow, workflow.initial_message, echo=False))
+        elif chat.status in ACTIVE_STATUSES and not await self.open_requests(chat):
+            self._runs.start(RunPlan(chat, workflow))
+
+    async def submit_input(
+        self,
+        identity: Identity,
+        chat: ChatRecord,
+        *,
+        text: str,
+        request_id: str | None = None,
+        context: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Answer the given (or the open) input request, else start the next run."""
+        self._messages.hit(f"{identity.app_id}/{identity.user_id}")
+        if request_id is None:
+            open_inputs = [r for r in await self.open_requests(chat) if r.kind == "input"]
+            request_id = open_inputs[-1].request_id if open_inputs else None
+        if request_id is not None:
+            request, waiting = await self._pending.answer(
+                app_id=chat.app_id,
+                chat_id=chat.chat_id,
+                user_id=identity.user_id,
+                request_id=request_id,
+                answer=text,
+                kind="input",
+            )
+            if not waiting:
+                await self._continue_after_restart(chat, request, text)
+            return
+        if self._runs.is_running((chat.app_id, chat.chat_id)):
+            raise Conflict("the workflow is busy; wait for its question")
+        fresh = await self.get_chat(identity, chat.chat_id)
+        self._runs.start(RunPlan(fresh, self.workflow_of(fresh), text, context=context))
+
+    async def answer_input(self, identity: Identity, *, request_id: str, text: str) -> None:
+        """POST /api/user-input/submit: the request id alone names the chat."""
+        request = await self._pending_of(identity, request_id)
+        chat = await self.get_chat(identity, request.chat_id)
+        await self.submit_input(identity, chat, text=text, request_id=request_id)
+
+    async def answer_ui_tool(
+        self,
+        identity: Identity,
+        *,
+        event_id: str,
+        response: Mapping[str, Any],
+        chat: ChatRecord | None = None,
+    ) -> None:
+        """Answer a pending UI tool; only the chat's owner can, and only for that chat."""
+        request = await self._pending_of(identity, event_id)
+        if chat is None:
+            chat = await self.get_chat(identity, request.chat_id)
+        answered, waiting = await self._pending.answer(
+            app_id=chat.app_id,
+            chat_id=chat.chat_id,
+            user_id=identity.user_id,
+            request_id=event_id,
+            answer=dict(response),
+            kind="ui_tool",
+        )
+        if not waiting:
+            await self._continue_after_restart(chat, answered, json.dumps(dict(response)))
+
+    async def _pending_of(self, identity: Identity, request_id: str) -> PendingRequest:
+        request = await self._store.get_pending(identity.app_id, request_id)
+        if request is None or request.user_id != identity.user_id:
+            raise InputRequestNotFound("no such request")
+        return request
+
+    async def _continue_after_restart(
+        self, chat: ChatRecord, request: PendingRequest, answer: str
+    ) -> None:
+        """The run that asked is gone (restart, other replica died): a new run continues from
+        the history with the answer as the user's message."""
+        fresh = await self._store.get_chat(chat.app_id, chat.chat_id) or chat
+        workflow = self.workflow_of(fresh)
+        if request.kind == "input":
+            password = bool(request.payload.get("password"))
+            preamble = accepted_input(request.request_id, answer, password=password)
+            message = answer
+        else:
+            tool = str(request.payload.get("tool_name", "ui_tool"))
+            preamble = [ui_tool_done(request.request_id, tool, status="completed")]
+            message = f"[{tool} answered] {answer}"
+        self._runs.start(RunPlan(fresh, workflow, message, echo=False, preamble=preamble))

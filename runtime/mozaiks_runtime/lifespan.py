@@ -1,0 +1,95 @@
+"""Opens everything that does I/O when the app starts and closes it when it stops; all of it
+lives on `app.state` (nothing is created at import time)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
+from fastapi import FastAPI
+
+from mozaiks_runtime.auth.verify import TokenVerifier
+from mozaiks_runtime.chats.hub import Hub
+from mozaiks_runtime.chats.journal import Journal
+from mozaiks_runtime.chats.pending import PendingRequests
+from mozaiks_runtime.chats.runio import RunPorts
+from mozaiks_runtime.chats.runs import RunManager
+from mozaiks_runtime.chats.service import ChatService
+from mozaiks_runtime.config import Settings
+from mozaiks_runtime.engine.base import Runner
+from mozaiks_runtime.metrics import Metrics
+from mozaiks_runtime.ratelimit import RateLimiter
+from mozaiks_runtime.storage.factory import build_store
+from mozaiks_runtime.usage.accounting import Accountant
+from mozaiks_runtime.usage.budgets import BudgetGuard
+from mozaiks_runtime.workflows.registry import WorkflowRegistry
+
+log = logging.getLogger(__name__)
+RunnerFactory = Callable[[Settings], Runner]
+
+
+def default_runner(settings: Settings) -> Runner:
+    """The AG2 engine (imported here: only engine/ imports ag2, and only when serving)."""
+    from mozaiks_runtime.engine.run import build_runner
+
+    return build_runner(settings)
+
+
+def build_lifespan(
+    settings: Settings, metrics: Metrics, runner_factory: RunnerFactory
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state = app.state
+        state.draining = False
+        state.sockets = 0
+        store = build_store(settings)
+        await store.start()
+        registry = WorkflowRegistry(settings.workflows_dir, settings.workflows_poll_seconds)
+        verifier = TokenVerifier(settings)
+        runs: RunManager | None = None
+        try:
+            await registry.start()
+            for source, problems in registry.errors().items():
+                log.warning("workflow %s not loaded: %s", source, "; ".join(problems))
+            hub = Hub()
+            budget = BudgetGuard(store, settings)
+            pending = PendingRequests(store)
+            ports = RunPorts(
+                journal=Journal(store, hub),
+                pending=pending,
+                usage=Accountant(store, settings, metrics),
+                budget=budget,
+                input_timeout_seconds=settings.input_timeout_seconds,
+                ui_tool_timeout_seconds=settings.ui_tool_timeout_seconds,
+            )
+            runs = RunManager(
+                store=store,
+                runner=runner_factory(settings),
+                ports=ports,
+                replica_id=settings.replica_id,
+                lease_ttl_seconds=settings.lease_ttl_seconds,
+                run_timeout_seconds=settings.run_timeout_seconds,
+                metrics=metrics,
+            )
+            state.store, state.registry, state.verifier = store, registry, verifier
+            state.hub, state.budget, state.runs = hub, budget, runs
+            state.chats = ChatService(
+                store=store,
+                workflows=registry,
+                runs=runs,
+                pending=pending,
+                new_chats=RateLimiter(settings.rate_limit_new_chats_per_minute),
+                messages=RateLimiter(settings.rate_limit_messages_per_minute),
+            )
+            yield
+        finally:
+            state.draining = True
+            if runs is not None:
+                await runs.close()  # chats stay running/waiting: the next connect resumes them
+            await registry.stop()
+            await verifier.close()
+            await store.close()
+
+    return lifespan

@@ -1,0 +1,128 @@
+"""`GET /ws/{workflow_name}/{app_id}/{chat_id}/{user_id}`: check, then accept, then serve.
+
+Everything is checked before a single data frame goes out: capacity (1013), the token, that
+`sub` is the user in the path and the token's app is this tenant (1008), the workflow, and that
+an existing chat belongs to this user and workflow (1008, same reason as for a missing one, so
+nothing about other users' chats leaks). A refused socket is accepted only to carry the close
+code and a short reason, since browsers cannot see an HTTP status on a refused handshake.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, WebSocket
+from starlette.websockets import WebSocketState
+
+from mozaiks_runtime.api.deps import authenticate
+from mozaiks_runtime.auth.bearer import ws_token
+from mozaiks_runtime.auth.identity import Identity
+from mozaiks_runtime.chats.service import ChatService
+from mozaiks_runtime.config import Settings
+from mozaiks_runtime.errors import MozaiksError, NotFound, WorkflowNotFound
+from mozaiks_runtime.metrics import Metrics
+from mozaiks_runtime.storage.base import ChatRecord
+from mozaiks_runtime.ws.connection import Connection
+from mozaiks_runtime.ws.dispatch import Dispatcher
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+
+
+class Refused(Exception):
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+async def _refuse(websocket: WebSocket, code: int, reason: str) -> None:
+    await websocket.accept()
+    await websocket.close(code, reason)
+
+
+def _last_seq(websocket: WebSocket) -> int | None:
+    raw = websocket.query_params.get("last_seq")
+    if raw is None or raw == "":
+        return None
+    if not raw.isdigit() or len(raw) > 18:
+        raise Refused(1008, "invalid last_seq")
+    return int(raw)
+
+
+async def _identify(
+    websocket: WebSocket, settings: Settings, user_id: str
+) -> tuple[Identity, str | None]:
+    token, subprotocol = ws_token(
+        offered_subprotocols=websocket.scope.get("subprotocols", []),
+        query_token=websocket.query_params.get("access_token"),
+        allow_query_token=settings.allow_query_token,
+    )
+    try:
+        identity = await authenticate(
+            settings, websocket.app.state.verifier, token, dev_user=user_id
+        )
+    except MozaiksError:
+        raise Refused(1008, "unauthorized") from None
+    return identity, subprotocol
+
+
+async def _open_chat(
+    service: ChatService, identity: Identity, *, workflow_name: str, chat_id: str
+) -> tuple[ChatRecord, bool]:
+    try:
+        return await service.open_chat(identity, workflow_name=workflow_name, chat_id=chat_id)
+    except WorkflowNotFound:
+        raise Refused(1008, "unknown workflow") from None
+    except NotFound:
+        raise Refused(1008, "chat not found") from None
+    except MozaiksError as exc:  # rate limits, storage
+        raise Refused(1013, exc.error_code.lower()) from None
+
+
+@router.websocket("/ws/{workflow_name}/{app_id}/{chat_id}/{user_id}")
+async def chat_socket(
+    websocket: WebSocket, workflow_name: str, app_id: str, chat_id: str, user_id: str
+) -> None:
+    state = websocket.app.state
+    settings: Settings = state.settings
+    metrics: Metrics = state.metrics
+    service: ChatService = state.chats
+    try:
+        if state.draining or state.sockets >= settings.max_connections:
+            raise Refused(1013, "overloaded")
+        after_seq = _last_seq(websocket)
+        identity, subprotocol = await _identify(websocket, settings, user_id)
+        if identity.user_id != user_id or identity.app_id != app_id:
+            raise Refused(1008, "forbidden")
+        if not identity.may_use_chat(chat_id) or len(chat_id) > 128:
+            raise Refused(1008, "chat not found")
+        chat, existed = await _open_chat(
+            service, identity, workflow_name=workflow_name, chat_id=chat_id
+        )
+    except Refused as refused:
+        await _refuse(websocket, refused.code, refused.reason)
+        return
+
+    await websocket.accept(subprotocol=subprotocol)
+    state.sockets += 1
+    metrics.ws_open.inc()
+    connection = Connection(
+        websocket,
+        service=service,
+        hub=state.hub,
+        chat=chat,
+        chat_existed=existed,
+        max_frame_bytes=settings.max_frame_bytes,
+        heartbeat_seconds=settings.heartbeat_seconds,
+        on_sent=metrics.event_sent,
+    )
+    try:
+        await connection.run(Dispatcher(connection, service, identity), after_seq=after_seq)
+    except Exception:
+        log.exception("socket of chat %s failed", chat.chat_id)
+        if websocket.application_state == WebSocketState.CONNECTED:
+            await connection.close(1011, "internal error")
+    finally:
+        state.sockets -= 1
+        metrics.ws_open.dec()

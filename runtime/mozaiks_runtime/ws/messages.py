@@ -1,0 +1,272 @@
+"""WebSocket messages as pydantic models: the client's, as a union discriminated on `type`, and
+the server's `data` shapes, from which `docs/api/events/` is exported (`export_schemas`).
+
+Client messages ignore fields they do not know (the widget sends a few extras); a message whose
+`type` is unknown, or whose fields are wrong, fails validation and gets SCHEMA_VALIDATION_FAILED.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from mozaiks_runtime.chats import events
+from mozaiks_runtime.errors import SchemaValidationFailed
+
+MAX_TEXT = 20_000  # characters of one user message
+Id = Annotated[str, Field(min_length=1, max_length=128)]
+
+
+class _Client(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class UserInputSubmit(_Client):
+    type: Literal["user.input.submit"]
+    chat_id: Id | None = None
+    text: Annotated[str, Field(min_length=1, max_length=MAX_TEXT)]
+    input_request_id: Id | None = None
+    context: dict[str, Any] | None = None
+
+
+class UiToolResponse(_Client):
+    type: Literal["ui_tool_response", "ui.tool.response"]
+    eventId: Id
+    response: dict[str, Any]
+
+
+class ClientResume(_Client):
+    type: Literal["client.resume"]
+    chat_id: Id | None = None
+    last_seq: Annotated[int, Field(ge=0)] | None = None
+    lastClientIndex: Annotated[int, Field(ge=0)] | None = None
+
+    @property
+    def after(self) -> int:
+        return max(self.last_seq or 0, self.lastClientIndex or 0)
+
+
+class StartWorkflow(_Client):
+    type: Literal["chat.start_workflow"]
+    workflow_name: Annotated[str, Field(min_length=1, max_length=64)]
+    initial_message: Annotated[str, Field(max_length=MAX_TEXT)] | None = None
+    frontend_context: dict[str, Any] | None = None
+
+
+class Ping(_Client):
+    type: Literal["ping"]
+
+
+class Pong(_Client):
+    type: Literal["pong"]
+
+
+ClientMessage = Annotated[
+    UserInputSubmit | UiToolResponse | ClientResume | StartWorkflow | Ping | Pong,
+    Field(discriminator="type"),
+]
+_client_adapter: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
+
+
+def parse_client(text: str) -> ClientMessage:
+    """One client frame; SchemaValidationFailed (with a short reason) when it is not valid."""
+    try:
+        raw = json.loads(text)
+    except ValueError:
+        raise SchemaValidationFailed("the frame is not valid JSON") from None
+    if not isinstance(raw, dict):
+        raise SchemaValidationFailed("a message is a JSON object")
+    try:
+        return _client_adapter.validate_python(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "message"
+        if first["type"] == "union_tag_invalid":
+            raise SchemaValidationFailed(f"unknown message type {raw.get('type')!r}") from None
+        raise SchemaValidationFailed(f"{where}: {first['msg']}") from None
+
+
+# ── Server `data` shapes (documentation; the frames are built in chats/events.py) ──
+
+
+class _Data(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class ChatMetaData(_Data):
+    chat_id: str
+    workflow_name: str
+    app_id: str
+    user_id: str
+    status: str
+    last_seq: int
+    created_at: str
+    chat_exists: bool
+
+
+class AgentData(_Data):
+    agent: str
+
+
+class TextData(_Data):
+    agent: str
+    content: str
+    role: Literal["assistant", "user"]
+    visible: bool = True
+    replay: bool | None = None
+
+
+class ToolCallData(_Data):
+    agent: str
+    call_id: str | None = Field(None, description="Agent tools.")
+    name: str | None = Field(None, description="Agent tools.")
+    arguments: dict[str, Any] | None = Field(None, description="Agent tools.")
+    tool_name: str | None = Field(None, description="UI tools.")
+    component_type: str | None = Field(None, description="UI tools.")
+    awaiting_response: bool | None = Field(None, description="UI tools: true.")
+    payload: dict[str, Any] | None = Field(None, description="UI tools.")
+    corr: str | None = Field(None, description="UI tools: the eventId to answer with.")
+    display: Literal["inline", "artifact"] | None = None
+
+
+class ToolResponseData(_Data):
+    call_id: str
+    name: str
+    agent: str
+    result: Any
+    status: Literal["ok", "error"]
+
+
+class InputRequestData(_Data):
+    request_id: str
+    agent: str
+    prompt: str
+    password: bool
+
+
+class InputAckData(_Data):
+    request_id: str
+    input_request_id: str
+    status: str
+
+
+class RequestIdData(_Data):
+    request_id: str
+
+
+class UiToolDoneData(_Data):
+    eventId: str
+    ui_tool_id: str
+    status: str
+
+
+class UiToolAckData(_Data):
+    eventId: str
+    status: str
+
+
+class UsageDeltaData(_Data):
+    chat_id: str
+    app_id: str
+    user_id: str
+    workflow_name: str
+    agent_name: str
+    model_name: str
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+    duration_sec: float
+
+
+class UsageSummaryData(_Data):
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+    calls: int
+
+
+class RunCompleteData(_Data):
+    status: str
+    summary: str
+    total_tokens: int
+
+
+class ResumeBoundaryData(_Data):
+    chat_id: str
+    last_seq: int
+    replayed_events: int
+
+
+class WorkflowStartedData(_Data):
+    chat_id: str
+    workflow_name: str
+    app_id: str
+    user_id: str
+
+
+class ErrorData(_Data):
+    message: str
+    error_code: str
+
+
+class EmptyData(_Data):
+    pass
+
+
+SERVER_DATA: dict[str, type[BaseModel]] = {
+    events.CHAT_META: ChatMetaData,
+    events.RUN_START: AgentData,
+    events.SELECT_SPEAKER: AgentData,
+    events.TEXT: TextData,
+    events.TEXT_CHUNK: AgentData,
+    events.TOOL_CALL: ToolCallData,
+    events.TOOL_RESPONSE: ToolResponseData,
+    events.INPUT_REQUEST: InputRequestData,
+    events.INPUT_ACK: InputAckData,
+    events.INPUT_TIMEOUT: RequestIdData,
+    events.UI_TOOL_COMPLETE: UiToolDoneData,
+    events.UI_TOOL_DISMISS: UiToolDoneData,
+    events.ACK_UI_TOOL: UiToolAckData,
+    events.USAGE_DELTA: UsageDeltaData,
+    events.USAGE_SUMMARY: UsageSummaryData,
+    events.RUN_COMPLETE: RunCompleteData,
+    events.RESUME_BOUNDARY: ResumeBoundaryData,
+    events.WORKFLOW_STARTED: WorkflowStartedData,
+    events.ERROR: ErrorData,
+    events.PING: EmptyData,
+}
+
+
+def server_schema(type_: str) -> dict[str, Any]:
+    """JSON Schema of one server message: the envelope with this type's `data`."""
+    data = SERVER_DATA[type_].model_json_schema()
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": type_,
+        "type": "object",
+        "required": ["type", "chat_id", "timestamp", "data"],
+        "properties": {
+            "type": {"const": type_},
+            "seq": {"type": "integer", "minimum": 1, "description": "Persisted events only."},
+            "chat_id": {"type": "string"},
+            "timestamp": {"type": "string", "format": "date-time"},
+            "data": data,
+        },
+    }
+
+
+def export_schemas(directory: Path) -> list[Path]:
+    """Write server/<type>.json for every server message and client.json for the client union."""
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for type_ in sorted(SERVER_DATA):
+        path = directory / f"server.{type_}.json"
+        path.write_text(json.dumps(server_schema(type_), indent=2, sort_keys=True) + "\n")
+        written.append(path)
+    client = directory / "client.json"
+    client.write_text(json.dumps(_client_adapter.json_schema(), indent=2, sort_keys=True) + "\n")
+    written.append(client)
+    return written
