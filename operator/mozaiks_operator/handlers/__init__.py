@@ -1,0 +1,1 @@
+"""Thin kopf handlers: parse, call reconcile, map errors. Each module has `register()`."""

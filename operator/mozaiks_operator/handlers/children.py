@@ -1,0 +1,49 @@
+"""Events on our children (edited, deleted, rolled out) re-reconcile their Tenant.
+
+Secrets are not watched: that would need list/watch on every Secret in the cluster. The drift
+timer repairs them instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import kopf
+
+from mozaiks_operator import constants as c
+from mozaiks_operator.config import Settings
+from mozaiks_operator.handlers.common import claims_of, context
+from mozaiks_operator.reconcile import reconcile_tenant
+
+WATCHED = [
+    ("apps", "v1", "deployments"),
+    ("", "v1", "services"),
+    ("", "v1", "configmaps"),
+    ("networking.k8s.io", "v1", "ingresses"),
+    ("networking.k8s.io", "v1", "networkpolicies"),
+    ("autoscaling", "v2", "horizontalpodautoscalers"),
+    ("policy", "v1", "poddisruptionbudgets"),
+]
+
+
+def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
+    async def child_event(body: kopf.Body, memo: Any, **kw: Any) -> None:
+        meta = body.get("metadata") or {}
+        namespace, tenant = meta.get("namespace"), (meta.get("labels") or {}).get(c.LABEL_TENANT)
+        if not namespace or not tenant:
+            return
+        ctx = context(memo)
+        await ctx.serializer.run(
+            (namespace, tenant),
+            lambda: reconcile_tenant(ctx, namespace, tenant, claims=claims_of(kw)),
+        )
+
+    for group, version, plural in WATCHED:
+        kopf.on.event(
+            group=group,
+            version=version,
+            plural=plural,
+            id=f"child-{plural}",
+            labels={c.LABEL_MANAGED_BY: c.MANAGED_BY},
+            registry=registry,
+        )(child_event)

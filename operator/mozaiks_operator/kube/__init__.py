@@ -1,0 +1,1 @@
+"""The only package of the operator that talks to the Kubernetes API (besides kopf itself)."""

@@ -1,0 +1,16 @@
+"""Kubernetes Events for what a user should see, posted through kopf's event poster."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import kopf
+
+
+def normal(obj: Mapping[str, Any], reason: str, message: str) -> None:
+    kopf.event(dict(obj), type="Normal", reason=reason, message=message)  # type: ignore[arg-type]
+
+
+def warning(obj: Mapping[str, Any], reason: str, message: str) -> None:
+    kopf.event(dict(obj), type="Warning", reason=reason, message=message)  # type: ignore[arg-type]

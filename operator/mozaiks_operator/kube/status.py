@@ -1,0 +1,47 @@
+"""Write a resource's status as a small transaction: read, compute, patch only on change.
+
+The patch carries the resourceVersion it was computed from, so a concurrent write makes it fail
+with 409 Conflict instead of silently overwriting; we then re-read and compute again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from mozaiks_operator.kube.apply import CONFLICT_ATTEMPTS
+from mozaiks_operator.kube.client import Kube, KubeError, Obj
+
+# (the object as read, its current status) -> the new status, or None to leave it as it is
+StatusFn = Callable[[Obj, dict[str, Any]], dict[str, Any] | None]
+
+
+async def write_status(
+    kube: Kube, kind: str, namespace: str, name: str, compute: StatusFn, *, body: Obj | None = None
+) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """Patch `status` with `compute`'s result. Returns (before, after), or None if the object is
+    gone. `body` saves the first read; on conflict the object is read again.
+    """
+    for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+        obj = body if body is not None else await kube.get(kind, namespace, name)
+        body = None
+        if obj is None:
+            return None
+        before: dict[str, Any] = dict(obj.get("status") or {})
+        after = compute(obj, before)
+        if after is None:
+            return before, before
+        patch = {
+            "metadata": {"resourceVersion": obj["metadata"]["resourceVersion"]},
+            "status": after,
+        }
+        try:
+            await kube.merge_patch(kind, namespace, name, patch, subresource="status")
+        except KubeError as exc:
+            if exc.status == 404:
+                return None
+            if not exc.conflict or attempt == CONFLICT_ATTEMPTS:
+                raise
+            continue
+        return before, after
+    raise AssertionError("unreachable")

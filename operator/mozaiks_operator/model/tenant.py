@@ -1,0 +1,152 @@
+"""The Tenant spec as typed models. The CRD's OpenAPI schema is the admission-time contract;
+these models read an admitted body and fill the same defaults, so code never sees a missing key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, frozen=True, extra="ignore"
+    )
+
+
+class SecretKeyRef(_Spec):
+    """A key of a Secret in the Tenant's namespace."""
+
+    name: str
+    key: str
+
+
+def _default_resources() -> dict[str, Any]:
+    return {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "512Mi"}}
+
+
+class Autoscaling(_Spec):
+    enabled: bool = False
+    min_replicas: int = Field(1, ge=1)
+    max_replicas: int = Field(3, ge=1)
+    target_cpu_utilization_percentage: int = Field(80, ge=1, le=100)
+
+
+class RuntimeSpec(_Spec):
+    image: str | None = None
+    replicas: int = Field(1, ge=0)
+    resources: dict[str, Any] = Field(default_factory=_default_resources)
+    autoscaling: Autoscaling = Field(default_factory=Autoscaling)
+
+
+class LLMSpec(_Spec):
+    base_url: str | None = None
+    model: str = "demo"
+    api_key_secret_ref: SecretKeyRef | None = None
+
+
+class AuthSpec(_Spec):
+    issuer: str | None = None
+    audience: str | None = None
+    jwks_url: str | None = None
+    secret_ref: SecretKeyRef | None = None  # HS256 shared secret
+    public_key_secret_ref: SecretKeyRef | None = None  # PEM
+    allow_query_token: bool = True
+
+
+class IngressSpec(_Spec):
+    host: str
+    class_name: str | None = None
+    tls_secret_name: str | None = None
+
+
+class DatabaseSpec(_Spec):
+    name: str | None = None
+    uri_secret_ref: SecretKeyRef | None = None
+
+
+class QuotaSpec(_Spec):
+    tenant_monthly_tokens: int | None = None
+    user_daily_tokens: int | None = None
+    messages_per_minute: int | None = None
+    new_chats_per_minute: int | None = None
+
+
+class TenantSpec(_Spec):
+    app_id: str
+    paused: bool = False
+    deletion_policy: Literal["Retain", "Delete"] = "Retain"
+    runtime: RuntimeSpec = Field(default_factory=RuntimeSpec)
+    llm: LLMSpec = Field(default_factory=LLMSpec)
+    auth: AuthSpec = Field(default_factory=AuthSpec)
+    ingress: IngressSpec | None = None
+    database: DatabaseSpec = Field(default_factory=DatabaseSpec)
+    quotas: QuotaSpec = Field(default_factory=QuotaSpec)
+
+    @property
+    def database_name(self) -> str:
+        """The tenant's database: explicit, else one per app id (the runtime's own default)."""
+        return self.database.name or f"mozaiks_{self.app_id.replace('-', '_')}"
+
+    @property
+    def database_user(self) -> str:
+        return f"mozaiks_{self.app_id.replace('-', '_')}"
+
+    def secret_refs(self) -> dict[str, SecretKeyRef]:
+        """Every user-owned Secret key the runtime needs, by spec path; all must exist first."""
+        refs = {
+            "llm.apiKeySecretRef": self.llm.api_key_secret_ref,
+            "auth.secretRef": self.auth.secret_ref,
+            "auth.publicKeySecretRef": self.auth.public_key_secret_ref,
+            "database.uriSecretRef": self.database.uri_secret_ref,
+        }
+        return {path: r for path, r in refs.items() if r is not None}
+
+
+class Tenant(BaseModel):
+    """What reconcile needs from a Tenant body: identity, generation and the parsed spec."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    namespace: str
+    uid: str
+    generation: int
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    spec: TenantSpec
+
+    @classmethod
+    def from_body(cls, body: Mapping[str, Any]) -> Tenant:
+        meta = body["metadata"]
+        return cls(
+            name=meta["name"],
+            namespace=meta["namespace"],
+            uid=meta["uid"],
+            generation=int(meta.get("generation", 1)),
+            labels=dict(meta.get("labels") or {}),
+            annotations=dict(meta.get("annotations") or {}),
+            spec=TenantSpec.model_validate(body.get("spec") or {}),
+        )
+
+
+class Claim(BaseModel):
+    """A Tenant's claim on a cluster-wide unique value (its app id, its database name)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    created: str  # metadata.creationTimestamp (RFC 3339 sorts as text)
+    namespace: str
+    name: str
+
+    @property
+    def ref(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+def first_claim(claims: Iterable[Claim]) -> Claim | None:
+    """The claim that wins: the oldest Tenant, then by namespace/name (a stable tie-break)."""
+    return min(claims, key=lambda x: (x.created, x.namespace, x.name), default=None)

@@ -1,0 +1,226 @@
+"""reconcile_tenant(): read, desire, apply, observe, report; the one place those steps meet."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import secrets
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from mozaiks_operator import constants as c
+from mozaiks_operator.build.credentials import DatabaseCredentials, public_url
+from mozaiks_operator.build.desired import Environment, desired_children, llm_port
+from mozaiks_operator.build.meta import is_owned_by
+from mozaiks_operator.build.names import database_secret_name, runtime_name
+from mozaiks_operator.build.service import service_url
+from mozaiks_operator.build.workflows import select_workflows
+from mozaiks_operator.config import Settings
+from mozaiks_operator.database import DatabaseAdmin, database_port
+from mozaiks_operator.errors import Blocked, InvalidSpec, OperatorError
+from mozaiks_operator.kube import events
+from mozaiks_operator.kube.apply import apply_children, prune
+from mozaiks_operator.kube.client import Kube, KubeError, Obj
+from mozaiks_operator.kube.observe import runtime_state
+from mozaiks_operator.kube.status import write_status
+from mozaiks_operator.model.tenant import Claim, Tenant, first_claim
+from mozaiks_operator.model.workflow import Workflow
+from mozaiks_operator.serialize import Serializer
+from mozaiks_operator.status import Outcome, RuntimeState, tenant_status, transitions
+
+log = logging.getLogger(__name__)
+
+# Index keys of the cluster-wide unique values a Tenant claims (see handlers/tenant.py).
+Claims = Mapping[tuple[str, str], Iterable[Claim]]
+
+
+@dataclass
+class Context:
+    """Operator-wide objects, created at start-up and kept in kopf's memo."""
+
+    kube: Kube
+    settings: Settings
+    database: DatabaseAdmin | None
+    serializer: Serializer
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def check_claims(tenant: Tenant, claim: Claim, claims: Claims) -> None:
+    """InvalidSpec when an older Tenant already has this app id or database name."""
+    for key, reason, what in (
+        (("app", tenant.spec.app_id), c.REASON_DUPLICATE_APP_ID, "appId"),
+        (("db", tenant.spec.database_name), c.REASON_DUPLICATE_DATABASE, "database"),
+    ):
+        winner = first_claim([claim, *claims.get(key, ())])
+        if winner is not None and winner.ref != claim.ref:
+            raise InvalidSpec(
+                reason,
+                f"{what} {key[1]!r} already belongs to Tenant {winner.ref}; "
+                "this Tenant is not served until one of them changes",
+            )
+
+
+async def check_secrets(kube: Kube, tenant: Tenant) -> dict[str, str]:
+    """Every referenced Secret key exists; returns their values by spec path."""
+    values: dict[str, str] = {}
+    for path, ref in tenant.spec.secret_refs().items():
+        secret = await kube.get("Secret", tenant.namespace, ref.name)
+        data = (secret or {}).get("data") or {}
+        if ref.key not in data:
+            missing = "does not exist" if secret is None else f"has no key {ref.key!r}"
+            raise Blocked(
+                c.REASON_SECRET_MISSING,
+                f"spec.{path}: Secret {tenant.namespace}/{ref.name} {missing}",
+                delay=30,
+            )
+        values[path] = base64.b64decode(data[ref.key]).decode(errors="replace")
+    return values
+
+
+async def ensure_database(ctx: Context, tenant: Tenant) -> DatabaseCredentials | None:
+    """Create (or converge) the tenant's database and user; None when it brings its own URI."""
+    if tenant.spec.database.uri_secret_ref is not None:
+        return None
+    if ctx.database is None:
+        raise Blocked(
+            c.REASON_DATABASE_NOT_CONFIGURED,
+            "the operator has no admin database connection (MOZAIKS_OPERATOR_ADMIN_MONGO_URI); "
+            "configure one, or give this Tenant spec.database.uriSecretRef",
+            delay=60,
+        )
+    existing = await ctx.kube.get("Secret", tenant.namespace, database_secret_name(tenant))
+    password = None
+    if existing is not None and is_owned_by(existing, tenant.uid):
+        stored = (existing.get("data") or {}).get("password")
+        password = base64.b64decode(stored).decode() if stored else None
+    return await ctx.database.ensure(
+        database=tenant.spec.database_name,
+        username=tenant.spec.database_user,
+        password=password or secrets.token_urlsafe(24),
+    )
+
+
+async def _converge(ctx: Context, tenant: Tenant, claim: Claim, claims: Claims) -> Outcome:
+    check_claims(tenant, claim, claims)
+    refs = await check_secrets(ctx.kube, tenant)
+    creds = await ensure_database(ctx, tenant)
+    bodies = await ctx.kube.list(c.WORKFLOW_KIND, tenant.namespace)
+    selection = select_workflows(tenant, [Workflow.from_body(b) for b in bodies])
+    db_uri = creds.uri if creds is not None else refs["database.uriSecretRef"]
+    env = Environment(
+        default_image=ctx.settings.default_runtime_image,
+        ingress_namespace=ctx.settings.ingress_namespace,
+        database_port=database_port(db_uri),
+        llm_port=llm_port(tenant.spec.llm.base_url),
+        credentials=creds,
+    )
+    desired = desired_children(tenant, selection, env)
+    live = await apply_children(ctx.kube, tenant, desired.children)
+    await prune(ctx.kube, tenant, desired.absent_kinds, runtime_name(tenant))
+    warnings: list[OperatorError] = []
+    if not desired.workflows_fit:
+        warnings.append(
+            OperatorError(
+                c.REASON_WORKFLOWS_TOO_LARGE,
+                f"the {len(selection.files)} workflows exceed the 1 MiB a ConfigMap holds; the "
+                "previous set is still served (remove or shrink a workflow)",
+            )
+        )
+    endpoints = {"service": service_url(tenant)}
+    if (url := public_url(tenant)) is not None:
+        endpoints["public"] = url
+    return Outcome(
+        generation=tenant.generation,
+        runtime=runtime_state(live.get("Deployment")),
+        warnings=tuple(warnings),
+        database=tenant.spec.database_name if creds is not None else None,
+        workflows=len(selection.files) if desired.workflows_fit else None,
+        endpoints=endpoints,
+    )
+
+
+async def _observe_only(ctx: Context, tenant: Tenant) -> RuntimeState:
+    try:
+        return runtime_state(
+            await ctx.kube.get("Deployment", tenant.namespace, runtime_name(tenant))
+        )
+    except KubeError:
+        return RuntimeState(exists=False)
+
+
+async def reconcile_tenant(
+    ctx: Context, namespace: str, name: str, *, claims: Claims
+) -> Outcome | None:
+    """Bring one Tenant's children to the desired state and report it in status and Events.
+
+    Reads the Tenant fresh (callers may hold an old body). Returns None when the Tenant is gone or
+    being deleted; otherwise the outcome, whose `error` the caller maps to kopf's retry kinds.
+    """
+    body = await ctx.kube.get(c.TENANT_KIND, namespace, name)
+    if body is None or body["metadata"].get("deletionTimestamp"):
+        return None
+    tenant = Tenant.from_body(body)
+    if tenant.spec.paused:
+        outcome = Outcome(generation=tenant.generation, runtime=RuntimeState(False), paused=True)
+    else:
+        claim = claim_of(body)
+        try:
+            outcome = await _converge(ctx, tenant, claim, claims)
+        except KubeError as exc:
+            err = Blocked(c.REASON_APPLY_FAILED, f"Kubernetes API: {exc}", delay=30)
+            outcome = Outcome(tenant.generation, await _observe_only(ctx, tenant), error=err)
+        except OperatorError as err:
+            outcome = Outcome(tenant.generation, await _observe_only(ctx, tenant), error=err)
+    await report(ctx, body, outcome)
+    return outcome
+
+
+def claim_of(body: Mapping[str, Any]) -> Claim:
+    meta = body["metadata"]
+    return Claim(
+        created=str(meta.get("creationTimestamp") or ""),
+        namespace=meta["namespace"],
+        name=meta["name"],
+    )
+
+
+async def report(ctx: Context, body: Obj, outcome: Outcome) -> None:
+    """Write status (only if it changed) and post an Event per meaningful transition."""
+    now = _now()
+
+    def compute(obj: Obj, before: dict[str, Any]) -> dict[str, Any] | None:
+        after = tenant_status(outcome, before, now=now)
+        return None if after == before else after
+
+    meta = body["metadata"]
+    result = await write_status(
+        ctx.kube, c.TENANT_KIND, meta["namespace"], meta["name"], compute, body=body
+    )
+    if result is None:
+        return
+    before, after = result
+    for cond in transitions(before, after):
+        if cond["type"] == c.COND_DEGRADED and cond["status"] == "True":
+            events.warning(body, cond["reason"], cond["message"])
+        elif cond["type"] == c.COND_DEGRADED or (
+            cond["type"] == c.COND_READY and cond["status"] == "True"
+        ):
+            events.normal(body, cond["reason"], cond["message"])
+
+
+async def reconcile_namespace(ctx: Context, namespace: str, *, claims: Claims) -> None:
+    """Reconcile every Tenant of a namespace (after a Workflow there changed)."""
+    for item in await ctx.kube.list(c.TENANT_KIND, namespace):
+        name: str = item["metadata"]["name"]
+        await ctx.serializer.run((namespace, name), _pass(ctx, namespace, name, claims))
+
+
+def _pass(
+    ctx: Context, namespace: str, name: str, claims: Claims
+) -> Callable[[], Awaitable[Outcome | None]]:
+    return lambda: reconcile_tenant(ctx, namespace, name, claims=claims)
