@@ -17,11 +17,11 @@ free_port() {
 # port_open PORT: true when something accepts TCP connections on 127.0.0.1:PORT.
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-# owned DIR PID: PID is alive and was started with DIR in its arguments.
+# owned DIR PID: PID is alive and was started with a path under DIR/ in its arguments.
 owned() {
   local dir=$1 pid=$2
   [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$dir"
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$dir/"
 }
 
 # pid_of DIR NAME: the recorded PID of NAME (empty if none).
