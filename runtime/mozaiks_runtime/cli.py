@@ -1,0 +1,188 @@
+"""The `mozaiks` console script.
+
+    mozaiks runtime [--host H] [--port P] [--dev]
+    mozaiks token mint --user U --app A [--admin] [--ttl 15m] [--chat C]
+    mozaiks workflow validate FILE...
+    mozaiks operator [...]          (the kopf operator; imported only here)
+
+`--dev` (what `make run` uses) turns the dev page on and, when no JWT key is configured, makes a
+random HS256 secret for this process and prints a dev token: auth stays on. Only an explicit
+MOZAIKS_DEV_AUTH=true turns auth off, and then a warning banner says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from mozaiks_runtime.config import Settings, SettingsError
+
+DEV_USER = "dev"
+DEV_TTL = "12h"
+BANNER_WIDTH = 72
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mozaiks", description="Mozaiks chat runtime")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("runtime", help="serve the chat runtime (HTTP + WebSocket)")
+    serve.add_argument("--host", default="0.0.0.0", help="interface to bind (default 0.0.0.0)")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--dev", action="store_true", help="dev page and a printed dev token")
+
+    token = commands.add_parser("token", help="dev tokens").add_subparsers(
+        dest="token_command", required=True
+    )
+    mint = token.add_parser("mint", help="mint an HS256 token with MOZAIKS_JWT_SECRET")
+    mint.add_argument("--user", required=True)
+    mint.add_argument("--app", required=True)
+    mint.add_argument("--admin", action="store_true", help="add the admin scope")
+    mint.add_argument("--ttl", default="15m", help="lifetime: 90s, 15m, 2h, 1d (default 15m)")
+    mint.add_argument("--chat", help="bind the token to one chat id")
+
+    workflow = commands.add_parser("workflow", help="workflow files").add_subparsers(
+        dest="workflow_command", required=True
+    )
+    validate = workflow.add_parser("validate", help="check workflow JSON files")
+    validate.add_argument("files", nargs="+", type=Path)
+
+    operator = commands.add_parser("operator", help="run the Kubernetes operator")
+    operator.add_argument("args", nargs=argparse.REMAINDER)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "runtime":
+            return _runtime(args.host, args.port, dev=args.dev)
+        if args.command == "token":
+            return _mint(args)
+        if args.command == "workflow":
+            return _validate(args.files)
+        from mozaiks_operator.main import run
+
+        run(list(args.args))
+        return 0
+    except SettingsError as exc:
+        sys.stderr.write(f"{exc}\n")
+        return 2
+
+
+def _runtime(host: str, port: int, *, dev: bool) -> int:
+    import uvicorn
+
+    from mozaiks_runtime.app import create_app
+    from mozaiks_runtime.logs import configure_logging
+
+    overrides: dict[str, object] = {}
+    generated = False
+    if dev:
+        overrides["dev_page"] = True
+        try:
+            Settings.load(**overrides)
+        except SettingsError:
+            # No key source (any other problem fails again, with its message, just below).
+            overrides["jwt_secret"] = secrets.token_urlsafe(32)
+            generated = True
+    settings = Settings.load(**overrides)
+    configure_logging(settings)
+    _announce(settings, host, port, generated=generated, out=sys.stdout)
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_config=None,
+        # Our own heartbeat (`ping` frames) keeps sockets alive; protocol pings would double it.
+        ws_ping_interval=None,
+        # A hard cap far above the app's limit: frames between the two get a chat.error.
+        ws_max_size=settings.max_frame_bytes * 4,
+        proxy_headers=True,
+    )
+    return 0
+
+
+def _announce(settings: Settings, host: str, port: int, *, generated: bool, out: TextIO) -> None:
+    shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
+    url = f"http://{shown}:{port}"
+    if settings.dev_auth:
+        line = "!" * BANNER_WIDTH
+        out.write(
+            f"{line}\n!! AUTH IS OFF (MOZAIKS_DEV_AUTH=true): anyone can act as any user.\n"
+            f"!! Never run like this outside your own machine.\n{line}\n"
+        )
+    if settings.dev_page:
+        out.write(f"open {url}\n")
+        if settings.jwt_secret is not None and not settings.dev_auth:
+            from mozaiks_runtime.auth.mint import mint_token, parse_ttl
+
+            token = mint_token(
+                settings.jwt_secret.get_secret_value(),
+                user=DEV_USER,
+                app=settings.app_id,
+                ttl=parse_ttl(DEV_TTL),
+                issuer=settings.jwt_issuer,
+                audience=settings.jwt_audience,
+            )
+            origin = "a random secret for this run" if generated else "MOZAIKS_JWT_SECRET"
+            out.write(
+                f"dev token (user {DEV_USER}, app {settings.app_id}, {DEV_TTL}, from {origin}):\n"
+                f"{token}\n"
+                f"e.g. curl -H 'Authorization: Bearer <token>' {url}/api/sessions\n"
+            )
+    else:
+        out.write(f"serving on {url}\n")
+    out.flush()
+
+
+def _mint(args: argparse.Namespace) -> int:
+    from mozaiks_runtime.auth.mint import mint_token, parse_ttl
+
+    settings = Settings.load(dev_auth=True)  # only the JWT settings matter here
+    if settings.jwt_secret is None:
+        sys.stderr.write("MOZAIKS_JWT_SECRET is not set: it is the HS256 secret to sign with\n")
+        return 2
+    try:
+        ttl = parse_ttl(args.ttl)
+    except ValueError as exc:
+        sys.stderr.write(f"{exc}\n")
+        return 2
+    token = mint_token(
+        settings.jwt_secret.get_secret_value(),
+        user=args.user,
+        app=args.app,
+        admin=args.admin,
+        ttl=ttl,
+        chat_id=args.chat,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        admin_scope=settings.admin_scope,
+    )
+    sys.stdout.write(token + "\n")
+    return 0
+
+
+def _validate(files: Sequence[Path]) -> int:
+    from mozaiks_runtime.workflows.plugins import installed_tool_names
+    from mozaiks_runtime.workflows.schema import WorkflowInvalid, load_definition_file
+
+    failed = 0
+    plugins = installed_tool_names()
+    for path in files:
+        try:
+            definition = load_definition_file(path, plugins=plugins)
+        except WorkflowInvalid as exc:
+            failed += 1
+            sys.stderr.write("\n".join(exc.errors) + "\n")
+        else:
+            sys.stdout.write(f"{path}: ok ({definition.name} version {definition.version})\n")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
