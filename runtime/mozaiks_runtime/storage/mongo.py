@@ -3,7 +3,8 @@
 No transactions, change streams, $lookup/$facet, nested arrays or `$`/`.` keys: free-form
 values are JSON strings (see rows.py), and seq numbers rely on a unique index plus a per-chat
 lock in this process (the run lease keeps other replicas from writing the same chat).
-Every query carries `app_id`.
+Every query carries `app_id`. findAndModify takes no projection (FerretDB 1.x lacks it), so
+records are built from whole documents (rows.py ignores `_id`).
 """
 
 from __future__ import annotations
@@ -189,7 +190,6 @@ class MongoStore:
             doc = await self._db.chats.find_one_and_update(
                 {"app_id": app_id, "chat_id": chat_id},
                 {"$set": sets, "$inc": {"total_tokens": add_tokens}},
-                projection=_NO_ID,
                 return_document=ReturnDocument.AFTER,
             )
         return rows.chat_from(doc) if doc else None
@@ -298,7 +298,6 @@ class MongoStore:
             doc = await self._db.pending.find_one_and_update(
                 {"app_id": app_id, "request_id": request_id, "status": "open"},
                 {"$set": {"status": status, "answer": json.dumps(answer), "answered_at": utcnow()}},
-                projection=_NO_ID,
                 return_document=ReturnDocument.AFTER,
             )
         return rows.pending_from(doc) if doc else None
@@ -344,10 +343,17 @@ class MongoStore:
             await self._db.usage.insert_one(doc)
 
     async def sum_tokens(self, app_id: str, user_id: str | None, since: datetime) -> int:
-        totals = await self._group(
-            {"app_id": app_id, "created_at": {"$gte": since}}, user_id, key=None
-        )
-        return totals[0].total_tokens if totals else 0
+        match: Doc = {"app_id": app_id, "created_at": {"$gte": since}}
+        if user_id is not None:
+            match["user_id"] = user_id
+        # One accumulator per $group: FerretDB 1.x sums only the first of several correctly.
+        pipeline: list[Doc] = [
+            {"$match": match},
+            {"$group": {"_id": None, "total": {"$sum": "$total_tokens"}}},
+        ]
+        async with _driver_errors():
+            found = await (await self._db.usage.aggregate(pipeline)).to_list()
+        return int(found[0]["total"]) if found else 0
 
     async def usage_totals(
         self,
@@ -358,39 +364,24 @@ class MongoStore:
         end: datetime,
         group_by: GroupBy,
     ) -> list[UsageTotal]:
-        match = {"app_id": app_id, "created_at": {"$gte": start, "$lt": end}}
-        return await self._group(match, user_id, key=_GROUP_FIELDS[group_by])
-
-    async def _group(self, match: Doc, user_id: str | None, *, key: str | None) -> list[UsageTotal]:
+        key = _GROUP_FIELDS[group_by]
+        match: Doc = {"app_id": app_id, "created_at": {"$gte": start, "$lt": end}}
         if user_id is not None:
             match["user_id"] = user_id
-        pipeline: list[Doc] = [
-            {"$match": match},
-            {
-                "$group": {
-                    "_id": f"${key}" if key else None,
-                    "prompt": {"$sum": "$prompt_tokens"},
-                    "completion": {"$sum": "$completion_tokens"},
-                    "total": {"$sum": "$total_tokens"},
-                    "cost": {"$sum": "$cost"},
-                    "calls": {"$sum": 1},
-                }
-            },
-            {"$sort": {"_id": 1}},
-        ]
+        fields = {f: True for f in (key, "prompt_tokens", "completion_tokens", "cost")}
+        # Summed here rather than with $group (see sum_tokens): reports are rare, and a period's
+        # records are streamed in batches, never held all at once.
+        sums: dict[str, list[float]] = {}
         async with _driver_errors():
-            cursor = await self._db.usage.aggregate(pipeline)
-            found = await cursor.to_list()
+            async for doc in self._db.usage.find(match, {**fields, "_id": False}):
+                row = sums.setdefault(str(doc[key]), [0, 0, 0.0, 0])
+                row[0] += doc["prompt_tokens"]
+                row[1] += doc["completion_tokens"]
+                row[2] += doc["cost"]
+                row[3] += 1
         return [
-            UsageTotal(
-                str(d["_id"]) if d["_id"] is not None else "",
-                int(d["prompt"]),
-                int(d["completion"]),
-                int(d["total"]),
-                float(d["cost"]),
-                int(d["calls"]),
-            )
-            for d in found
+            UsageTotal(k, int(p), int(c), int(p + c), float(cost), int(n))
+            for k, (p, c, cost, n) in sorted(sums.items())
         ]
 
     # Leases
