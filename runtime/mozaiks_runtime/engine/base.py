@@ -5,6 +5,11 @@ reports what happens as `EngineEvent`s through `RunIO.emit`, asks the user throu
 `RunIO.request_input` / `RunIO.request_ui_tool`, and calls `RunIO.before_model_call` before each
 model call so budgets can stop a run at that boundary. The chat service persists every event
 before it is sent, so the runner never deals with sequence numbers, sockets or storage.
+
+Who writes what: the runner emits the agents' events only (`SpeakerSelected` at each turn,
+`TextMessage` with role assistant, tool calls and results, usage). The user's side (the message
+that starts a run, answers to input requests, UI tool frames) is written by the chat service,
+which also reports UI and human-input tool calls itself: the runner emits no `ToolCall` for them.
 """
 
 from __future__ import annotations
@@ -98,6 +103,9 @@ class RunRequest:
     history: Sequence[HistoryMessage] = ()
     user_message: str | None = None  # the input that starts or continues this run
     context: Mapping[str, Any] = field(default_factory=dict)  # context variables + frontend context
+    # The agent that takes the first turn (e.g. the previous RunOutcome.last_agent). None: the
+    # last agent in `history` that still exists, else the workflow's initial agent.
+    start_agent: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +115,10 @@ class RunOutcome:
     # The last agent to speak and the open context, so a later run continues where this one ended.
     last_agent: str | None = None
     context: Mapping[str, Any] = field(default_factory=dict)
+    # completed + awaiting_user: the workflow handed the turn to the user (hand-off target
+    # `user`, or max_turns reached); the user's next message continues it with `last_agent`.
+    # completed + not awaiting_user: the workflow reached `terminate`.
+    awaiting_user: bool = False
 
 
 class RunIO(Protocol):

@@ -1,0 +1,310 @@
+"""The workflows this runtime serves: loaded from a directory, hot-reloaded, versions kept.
+
+In Kubernetes the directory is a mounted ConfigMap. The kubelet updates it by writing a new
+hidden `..<timestamp>` directory and swapping the `..data` symlink, so file events are unreliable;
+the registry polls instead and compares content hashes, which sees every swap and nothing else.
+
+- A workflow's `version` is the hash of its file's bytes: a chat records it when it starts and
+  asks for `get_version(name, version)` later, so it keeps running the definition it began with
+  even after the file changed (the last `keep_versions` versions of each workflow are kept).
+- One broken file never stops the others: its problems are in `errors()`, and if that workflow
+  was loaded before, its last good version stays current until the file is fixed.
+- A file that disappears takes its workflow out of `get()`/`all()`; started chats still find
+  their version through `get_version`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+from collections import OrderedDict
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mozaiks_runtime.workflows.model import HumanInputTool, UITool, WorkflowDefinition
+from mozaiks_runtime.workflows.plugins import installed_tool_names
+from mozaiks_runtime.workflows.schema import WorkflowInvalid, validate_text
+
+logger = logging.getLogger(__name__)
+
+# The published JSON Schema lives next to the examples; it is not a workflow.
+IGNORED_FILES = frozenset({"schema.json"})
+MAX_FILE_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedWorkflow:
+    definition: WorkflowDefinition
+    version: str  # content hash of the file, e.g. "sha256:3f5a..."
+    source: Path
+
+    @property
+    def name(self) -> str:
+        return self.definition.name
+
+
+@dataclass(frozen=True, slots=True)
+class _FileResult:
+    digest: str
+    workflow: LoadedWorkflow | None
+    errors: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class _Snapshot:
+    files: dict[Path, _FileResult] = field(default_factory=dict)
+    directory_error: str | None = None
+
+
+class WorkflowRegistry:
+    """Loads `*.json` workflows from `directory` and reloads them every `poll_seconds`."""
+
+    def __init__(
+        self,
+        directory: Path,
+        poll_seconds: float = 2.0,
+        *,
+        plugins: Collection[str] | Callable[[], Collection[str]] | None = installed_tool_names,
+        keep_versions: int = 32,
+    ) -> None:
+        self.directory = Path(directory)
+        self.poll_seconds = poll_seconds
+        self._plugins = plugins
+        self._keep_versions = keep_versions
+        self._files: dict[Path, _FileResult] = {}
+        self._current: dict[str, LoadedWorkflow] = {}
+        self._versions: dict[str, OrderedDict[str, LoadedWorkflow]] = {}
+        self._errors: dict[str, list[str]] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._generation = 0
+
+    # ── lifecycle ───────────────────────────────────────────────────────────
+
+    def reload(self) -> bool:
+        """Scan the directory now (blocking); returns whether anything changed."""
+        return self._apply(self._scan(dict(self._files)))
+
+    async def start(self) -> None:
+        """Load once, then keep polling in a background task owned by this registry."""
+        if self._task is not None:
+            return
+        await self.refresh()
+        self._task = asyncio.create_task(self._poll(), name=f"workflow-registry:{self.directory}")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is None:
+            return
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    async def refresh(self) -> bool:
+        """One poll, off the event loop (what the background task does each period)."""
+        snapshot = await asyncio.to_thread(self._scan, dict(self._files))
+        return self._apply(snapshot)
+
+    async def _poll(self) -> None:
+        while True:
+            await asyncio.sleep(self.poll_seconds)
+            try:
+                await self.refresh()
+            except Exception:  # keep serving what we have; the next poll tries again
+                logger.exception("workflow reload failed", extra={"directory": str(self.directory)})
+
+    # ── reads ───────────────────────────────────────────────────────────────
+
+    @property
+    def generation(self) -> int:
+        """Increases on every change (tests and readiness checks can wait on it)."""
+        return self._generation
+
+    def get(self, name: str) -> LoadedWorkflow | None:
+        return self._current.get(name)
+
+    def get_version(self, name: str, version: str) -> LoadedWorkflow | None:
+        versions = self._versions.get(name)
+        return versions.get(version) if versions is not None else None
+
+    def all(self) -> list[LoadedWorkflow]:
+        return [self._current[name] for name in sorted(self._current)]
+
+    def errors(self) -> dict[str, list[str]]:
+        """Problems by file (a file name, or the directory itself when it cannot be read)."""
+        return {source: list(problems) for source, problems in self._errors.items()}
+
+    def public_catalog(self) -> dict[str, dict[str, Any]]:
+        """What the ChatUI widget needs to list and open the workflows, keyed by name.
+
+        No system prompts, no tool internals, no hidden agents: safe to serve without a token.
+        """
+        return {wf.name: public_entry(wf) for wf in self.all()}
+
+    # ── scanning (runs in a thread) and applying (on the loop) ──────────────
+
+    def _scan(self, previous: Mapping[Path, _FileResult]) -> _Snapshot:
+        snapshot = _Snapshot()
+        try:
+            paths = sorted(p for p in self.directory.iterdir() if _is_workflow_file(p))
+        except OSError as exc:
+            snapshot.directory_error = f"{self.directory}: cannot list the directory: {exc}"
+            return snapshot
+        plugins: Collection[str] | None = None
+        for path in paths:
+            try:
+                data = path.read_bytes()
+            except OSError:
+                continue  # vanished between listing and reading (a symlink swap): next poll
+            digest = "sha256:" + hashlib.sha256(data).hexdigest()
+            old = previous.get(path)
+            if old is not None and old.digest == digest:
+                snapshot.files[path] = old
+                continue
+            if plugins is None:
+                plugins = self._plugin_names()
+            snapshot.files[path] = _load(path, data, digest, plugins)
+        return snapshot
+
+    def _plugin_names(self) -> Collection[str]:
+        if self._plugins is None:
+            return ()
+        return self._plugins() if callable(self._plugins) else self._plugins
+
+    def _apply(self, snapshot: _Snapshot) -> bool:
+        errors: dict[str, list[str]] = {}
+        if snapshot.directory_error is not None:
+            errors[str(self.directory)] = [snapshot.directory_error]
+        current: dict[str, LoadedWorkflow] = {}
+        owners: dict[str, Path] = {}
+        for path, result in snapshot.files.items():
+            if result.errors:
+                errors[path.name] = list(result.errors)
+                continue
+            assert result.workflow is not None
+            name = result.workflow.name
+            if name in owners:
+                errors[path.name] = [
+                    f"{path.name}: $.name: workflow {name!r} is already defined in "
+                    f"{owners[name].name}; this file is ignored"
+                ]
+                continue
+            owners[name] = path
+            current[name] = result.workflow
+        # A broken file keeps its workflow's last good version current (when the name is known).
+        for path, result in snapshot.files.items():
+            previous = self._files.get(path)
+            if result.errors and previous is not None and previous.workflow is not None:
+                name = previous.workflow.name
+                if name not in current:
+                    current[name] = self._current.get(name, previous.workflow)
+                    snapshot.files[path] = _FileResult(
+                        result.digest, previous.workflow, result.errors
+                    )
+        if snapshot.directory_error is not None:
+            current = dict(self._current)  # an unreadable mount is not "every workflow deleted"
+
+        changed = {n: w.version for n, w in current.items()} != {
+            n: w.version for n, w in self._current.items()
+        } or errors != self._errors
+        for workflow in current.values():
+            self._remember(workflow)
+        self._files = snapshot.files if snapshot.directory_error is None else self._files
+        self._current = current
+        self._errors = errors
+        if changed:
+            self._generation += 1
+            logger.info(
+                "workflows loaded",
+                extra={
+                    "workflows": {n: w.version[:15] for n, w in current.items()},
+                    "invalid_files": sorted(errors),
+                },
+            )
+            for source, problems in errors.items():
+                for problem in problems:
+                    logger.warning("invalid workflow: %s", problem, extra={"file": source})
+        return changed
+
+    def _remember(self, workflow: LoadedWorkflow) -> None:
+        versions = self._versions.setdefault(workflow.name, OrderedDict())
+        versions[workflow.version] = workflow
+        versions.move_to_end(workflow.version)
+        while len(versions) > self._keep_versions:
+            versions.popitem(last=False)
+
+
+def _is_workflow_file(path: Path) -> bool:
+    return (
+        path.suffix == ".json"
+        and not path.name.startswith(".")
+        and path.name not in IGNORED_FILES
+        and path.is_file()
+    )
+
+
+def _load(path: Path, data: bytes, digest: str, plugins: Collection[str]) -> _FileResult:
+    if len(data) > MAX_FILE_BYTES:
+        return _FileResult(
+            digest, None, (f"{path.name}: $: file larger than {MAX_FILE_BYTES} bytes",)
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return _FileResult(digest, None, (f"{path.name}: $: not UTF-8 text ({exc.reason})",))
+    try:
+        definition = validate_text(text, path.name, plugins=plugins)
+    except WorkflowInvalid as exc:
+        return _FileResult(digest, None, tuple(exc.errors))
+    return _FileResult(digest, LoadedWorkflow(definition, digest, path))
+
+
+def public_entry(workflow: LoadedWorkflow) -> dict[str, Any]:
+    """One workflow as the widget sees it.
+
+    The keys follow what the shipped ChatUI widget reads from `GET /api/workflows` (`name` is its
+    display name; `visual_agents`, `chat_pane_agents`, `ui_tools`, `human_in_the_loop`...).
+    """
+    wf = workflow.definition
+    shown = [a for a in wf.agents if a.show_to_user]
+    ui_tools = {
+        t.name: {
+            "tool_name": t.name,
+            "component_type": t.component_type,
+            "display": t.display,
+            "description": t.description,
+        }
+        for t in wf.tools
+        if isinstance(t, UITool)
+    }
+    asks_user = any(isinstance(t, HumanInputTool) for t in wf.tools)
+    return {
+        "name": wf.title,
+        "workflow_name": wf.name,
+        "display_name": wf.title,
+        "description": wf.description,
+        "version": wf.version,
+        "content_version": workflow.version,
+        "startup_mode": wf.startup_mode,
+        "max_turns": wf.max_turns,
+        "human_in_the_loop": asks_user or bool(ui_tools),
+        "orchestration_pattern": "handoffs" if len(wf.agents) > 1 else "single_agent",
+        "initial_agent": wf.start_agent if wf.agent(wf.start_agent) in shown else None,
+        "visual_agents": {
+            a.name: {
+                "name": a.name,
+                "display_name": a.display_name or a.name,
+                "description": a.description,
+            }
+            for a in shown
+        },
+        "chat_pane_agents": [a.name for a in shown],
+        "artifact_agents": [],
+        "ui_tools": ui_tools,
+        "tools": {
+            t.name: {"kind": t.kind} for t in wf.tools if isinstance(t, UITool | HumanInputTool)
+        },
+    }

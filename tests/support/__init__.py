@@ -1,0 +1,1 @@
+"""Test doubles of external services (the fake OpenAI-compatible LLM server)."""
