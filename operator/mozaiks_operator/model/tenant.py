@@ -32,7 +32,10 @@ class Autoscaling(_Spec):
     enabled: bool = False
     min_replicas: int = Field(1, ge=1)
     max_replicas: int = Field(3, ge=1)
-    target_cpu_utilization_percentage: int = Field(80, ge=1, le=100)
+    # The CRD spells it like the HPA does (CPU in capitals), which to_camel would not.
+    target_cpu_utilization_percentage: int = Field(
+        80, ge=1, le=100, alias="targetCPUUtilizationPercentage"
+    )
 
 
 class RuntimeSpec(_Spec):
