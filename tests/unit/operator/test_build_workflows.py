@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 
 import pytest
+from tests.unit.operator.conftest import VALID_DEFINITION, workflow_body
 
 from mozaiks_operator import constants as c
 from mozaiks_operator.build.desired import Environment, desired_children
@@ -17,7 +18,6 @@ from mozaiks_operator.build.workflows import (
 )
 from mozaiks_operator.model.tenant import Tenant
 from mozaiks_operator.model.workflow import ServedFile, Workflow
-from tests.unit.operator.conftest import VALID_DEFINITION, workflow_body
 
 pytestmark = pytest.mark.unit
 MakeTenant = Callable[..., Tenant]

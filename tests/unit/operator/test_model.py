@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from tests.unit.operator.conftest import tenant_body
 
 from mozaiks_operator.config import Settings, SettingsError
 from mozaiks_operator.database import database_port, runtime_uri
 from mozaiks_operator.errors import InvalidSpec
 from mozaiks_operator.model.tenant import Claim, Tenant, first_claim
 from mozaiks_operator.reconcile import check_claims
-from tests.unit.operator.conftest import tenant_body
 
 pytestmark = pytest.mark.unit
 
