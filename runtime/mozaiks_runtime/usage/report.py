@@ -1,6 +1,7 @@
 """Usage reports for GET /api/usage: who may see what, over which period, grouped how.
 
-A caller sees their own usage; the app-wide view (every user) needs the admin scope. Periods are
+A caller sees their own usage; another user's, or the whole app's (`user_id=*`, as in
+GET /api/sessions), needs the admin scope. Periods are
 half-open [start, end) in UTC. A bare date as `to` means the whole of that day, so
 `from=2026-03-01&to=2026-03-31` is March.
 """
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Literal
 
 from mozaiks_runtime.auth.identity import Identity
 from mozaiks_runtime.errors import BadRequest, Forbidden
@@ -17,7 +17,7 @@ from mozaiks_runtime.storage.base import GroupBy, Store, UsageTotal, utcnow
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366  # one query never scans more than a year of records
-ReportScope = Literal["me", "app"]
+ALL_USERS = "*"
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,13 +60,14 @@ def period_of(start: str | None, end: str | None, *, now: datetime) -> Period:
     return Period(start_at, end_at)
 
 
-def subject_of(identity: Identity, scope: ReportScope) -> str | None:
-    """Whose usage the caller may read: their own, or (admins only) the whole app's."""
-    if scope == "me":
+def subject_of(identity: Identity, user_id: str | None) -> str | None:
+    """Whose usage the caller asks for and may read: their own (no `user_id`, or their own id),
+    else, for admins only, one other user's or (`*`, returned as None) every user's."""
+    if user_id is None or user_id == identity.user_id:
         return identity.user_id
     if not identity.may_read_app(identity.app_id):
-        raise Forbidden("app-wide usage needs the admin scope")
-    return None
+        raise Forbidden("other users' usage needs the admin scope")
+    return None if user_id == ALL_USERS else user_id
 
 
 def total_of(groups: list[UsageTotal]) -> UsageTotal:
@@ -84,16 +85,16 @@ async def usage_report(
     store: Store,
     identity: Identity,
     *,
-    scope: ReportScope = "me",
+    user_id: str | None = None,
     start: str | None = None,
     end: str | None = None,
     group_by: GroupBy = "day",
     now: datetime | None = None,
 ) -> UsageReport:
     """The caller's (or, for admins, the app's) usage over a period; Forbidden / BadRequest."""
-    user_id = subject_of(identity, scope)
+    subject = subject_of(identity, user_id)
     period = period_of(start, end, now=now or utcnow())
     groups = await store.usage_totals(
-        identity.app_id, user_id, start=period.start, end=period.end, group_by=group_by
+        identity.app_id, subject, start=period.start, end=period.end, group_by=group_by
     )
-    return UsageReport(identity.app_id, user_id, period, group_by, groups, total_of(groups))
+    return UsageReport(identity.app_id, subject, period, group_by, groups, total_of(groups))

@@ -10,9 +10,9 @@ import pytest
 
 from mozaiks_runtime.auth.identity import Identity
 from mozaiks_runtime.errors import BadRequest, Forbidden
-from mozaiks_runtime.storage.base import UsageRecord
+from mozaiks_runtime.storage.base import GroupBy, UsageRecord
 from mozaiks_runtime.storage.sqlite import SqliteStore
-from mozaiks_runtime.usage.report import period_of, usage_report
+from mozaiks_runtime.usage.report import UsageReport, period_of, usage_report
 
 pytestmark = pytest.mark.unit
 
@@ -55,14 +55,31 @@ async def test_own_usage_by_day(store: SqliteStore) -> None:
     assert report.total.calls == 2
 
 
-async def test_app_wide_needs_the_admin_scope(store: SqliteStore) -> None:
+@pytest.mark.parametrize("other", ["*", "bob"])
+async def test_other_users_need_the_admin_scope(store: SqliteStore, other: str) -> None:
     with pytest.raises(Forbidden):
-        await usage_report(store, ALICE, scope="app", now=NOW)
-    report = await usage_report(
-        store, ADMIN, scope="app", start="2026-03-01", end="2026-03-02", group_by="user", now=NOW
-    )
-    assert report.user_id is None
-    assert [(g.key, g.total_tokens) for g in report.groups] == [("alice", 112), ("bob", 1001)]
+        await usage_report(store, ALICE, user_id=other, now=NOW)
+    own = await usage_report(store, ALICE, user_id="alice", now=NOW)
+    assert own.total.total_tokens == 112
+
+
+async def test_admin_reads_the_whole_app_or_one_user(store: SqliteStore) -> None:
+    async def report(user_id: str, group_by: GroupBy) -> UsageReport:
+        return await usage_report(
+            store,
+            ADMIN,
+            user_id=user_id,
+            group_by=group_by,
+            start="2026-03-01",
+            end="2026-03-02",
+            now=NOW,
+        )
+
+    everyone = await report("*", "user")
+    assert everyone.user_id is None
+    assert [(g.key, g.total_tokens) for g in everyone.groups] == [("alice", 112), ("bob", 1001)]
+    bob = await report("bob", "workflow")
+    assert [(g.key, g.total_tokens) for g in bob.groups] == [("hello", 1001)]
 
 
 async def test_default_period_is_the_last_thirty_days(store: SqliteStore) -> None:
