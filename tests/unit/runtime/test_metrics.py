@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
 from mozaiks_runtime.api.routes.metrics import router
 from mozaiks_runtime.metrics import OTHER, Metrics, MetricsMiddleware
@@ -52,11 +52,13 @@ async def test_middleware_labels_by_route_template_not_raw_path() -> None:
     app = FastAPI()
     app.state.metrics = metrics
     app.include_router(router)
+    sessions = APIRouter(prefix="/api/sessions")  # included routers report the full template
 
-    @app.get("/api/sessions/{chat_id}")
+    @sessions.get("/{chat_id}")
     async def one(chat_id: str) -> dict[str, str]:
         return {"chat_id": chat_id}
 
+    app.include_router(sessions)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
