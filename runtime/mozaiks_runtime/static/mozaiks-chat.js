@@ -307,7 +307,18 @@
         }
       }
       this.chat = { workflowName, chatId: id };
-      this.titleNode.textContent = workflowName;
+      this.titleNode.textContent = await this.displayName(workflowName);
+    }
+
+    async displayName(workflowName) {
+      // The public catalog (GET /api/workflows, no token) names each workflow for people.
+      if (!this.catalog) {
+        this.catalog = fetch(new URL("/api/workflows", this.runtimeBase()), { headers: { Accept: "application/json" } })
+          .then((res) => (res.ok ? res.json() : {}))
+          .catch(() => ({}));
+      }
+      const entry = (await this.catalog)[workflowName];
+      return (entry && (entry.display_name || entry.name)) || workflowName;
     }
 
     close() {
@@ -499,7 +510,6 @@
     }
 
     onChatMeta(data) {
-      if (data.workflow_name) this.titleNode.textContent = data.workflow_name;
       if (this.connectedOnce) {
         // A reconnect: ask for anything above what we hold (the server never repeats itself).
         this.send({ type: "client.resume", chat_id: this.chat.chatId, last_seq: this.lastSeq, lastClientIndex: this.lastSeq });
@@ -568,8 +578,7 @@
 
     onUserText(data, frame) {
       const text = String(data.content ?? "");
-      let index = this.localEchoes.findIndex((echo) => echo.text === text);
-      if (index < 0) index = this.localEchoes.findIndex((echo) => echo.masked);
+      const index = this.localEchoes.findIndex((echo) => !echo.masked && echo.text === text);
       if (index >= 0) {
         const [echo] = this.localEchoes.splice(index, 1);
         echo.node.classList.remove("mzk-msg--pending");
@@ -675,10 +684,19 @@
       if (status === "accepted" || status === "ok") {
         if (card) this.markCard(card, "answered", "Answered");
         if (this.pendingInput && this.pendingInput.requestId === requestId) this.setPendingInput(null);
-        this.localEchoes.forEach((echo) => echo.node.classList.remove("mzk-msg--pending"));
+        this.settleLocalEchoes(requestId);
         return;
       }
       this.showError("Your answer was not accepted. Please try again.", status);
+    }
+
+    settleLocalEchoes(requestId) {
+      // An accepted answer is no longer pending; a secret one is never echoed back, so its
+      // masked bubble stays as it is and stops waiting for an echo.
+      for (const echo of this.localEchoes) {
+        if (echo.requestId === requestId) echo.node.classList.remove("mzk-msg--pending");
+      }
+      this.localEchoes = this.localEchoes.filter((echo) => !(echo.masked && echo.requestId === requestId));
     }
 
     onInputTimeout(data) {
@@ -705,7 +723,7 @@
       const masked = !!(pending && pending.password);
       const node = this.append(this.messageNode("user", null, masked ? "••••••••" : text));
       node.classList.add("mzk-msg--pending");
-      this.localEchoes.push({ text, masked, node });
+      this.localEchoes.push({ text, masked, node, requestId: pending ? pending.requestId : null });
       if (pending) this.markCard(pending.node, "sent", "Answer sent");
     }
 
@@ -828,8 +846,24 @@
     return text ? el("p", { class: "mzk-card__text", text: String(text) }) : null;
   }
 
+  // Payload keys that shape the card itself; any other key is a value the agent passed.
+  const PRESENTATION_KEYS = new Set([
+    "title", "heading", "message", "question", "prompt", "description", "text", "details",
+    "confirm_label", "cancel_label", "confirmLabel", "cancelLabel", "submit_label", "submitLabel",
+    "fields", "schema", "json_schema", "properties", "required", "values",
+  ]);
+
+  function payloadDetails(payload) {
+    if (payload.details && typeof payload.details === "object") return payload.details;
+    const values = {};
+    for (const [key, value] of Object.entries(payload)) {
+      if (!PRESENTATION_KEYS.has(key)) values[key] = value;
+    }
+    return values;
+  }
+
   function detailsList(details) {
-    if (!details || typeof details !== "object") return null;
+    if (!details || typeof details !== "object" || !Object.keys(details).length) return null;
     const list = el("dl", { class: "mzk-card__details" });
     for (const [key, value] of Object.entries(details)) {
       list.append(el("dt", { text: key }), el("dd", { text: typeof value === "object" ? prettyJson(value) : String(value) }));
@@ -853,12 +887,22 @@
     return el("div", { class: "mzk-card__content" }, [
       cardHeading(payload, "Please confirm"),
       payloadMessage(payload),
-      detailsList(payload.details),
+      detailsList(payloadDetails(payload)),
       el("div", { class: "mzk-card__actions" }, [cancel, confirm]),
     ]);
   }
 
   function formFields(payload) {
+    // A field's initial value: its own default, else what the agent suggested for it.
+    const suggested = payload.values && typeof payload.values === "object" ? payload.values : payload;
+    const withSuggestion = (field) =>
+      field.default === undefined && suggested[field.name] !== undefined && typeof suggested[field.name] !== "object"
+        ? Object.assign({}, field, { default: suggested[field.name] })
+        : field;
+    return declaredFields(payload).map(withSuggestion);
+  }
+
+  function declaredFields(payload) {
     if (Array.isArray(payload.fields)) return payload.fields.filter((f) => f && f.name);
     const schema = payload.schema || payload.json_schema || (payload.properties ? payload : null);
     if (!schema || typeof schema.properties !== "object") return [];

@@ -62,6 +62,7 @@ def render_dev_page(*, app_id: str, user_id: str) -> str:
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Mozaiks runtime · dev page</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/static/devpage.css">
 </head>
 <body>
