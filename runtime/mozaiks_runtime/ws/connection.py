@@ -138,7 +138,8 @@ class Connection:
             last = await self.service.last_seq(self.chat)
             if after > last:
                 raise BadRequest(f"last_seq {after} is ahead of the chat (last seq {last})")
-            replayed = await self._send_stored_after(after, replay=True)
+            self.hwm = max(self.hwm, after)  # the client holds everything up to `after`
+            replayed = await self._send_stored_after(self.hwm, replay=True)
             boundary = {
                 "chat_id": self.chat.chat_id,
                 "last_seq": self.hwm,

@@ -1,0 +1,67 @@
+"""A small WebSocket client for the runtime tests (the `websockets` library, a real socket)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection, connect
+
+
+class ChatSocket:
+    """Keeps every frame it received, in order, so tests can check seqs afterwards."""
+
+    def __init__(self, ws: ClientConnection) -> None:
+        self.ws = ws
+        self.frames: list[dict[str, Any]] = []
+
+    @classmethod
+    async def open(cls, url: str, token: str | None, *, via: str = "subprotocol") -> ChatSocket:
+        if token is not None and via == "subprotocol":
+            ws = await connect(url, subprotocols=["bearer", token], open_timeout=10)  # type: ignore[list-item]
+        elif token is not None:
+            sep = "&" if "?" in url else "?"
+            ws = await connect(f"{url}{sep}access_token={token}", open_timeout=10)
+        else:
+            ws = await connect(url, open_timeout=10)
+        return cls(ws)
+
+    async def send(self, message: dict[str, Any] | str) -> None:
+        await self.ws.send(message if isinstance(message, str) else json.dumps(message))
+
+    async def recv(self, timeout: float = 10) -> dict[str, Any]:
+        async with asyncio.timeout(timeout):
+            frame: dict[str, Any] = json.loads(await self.ws.recv())
+        self.frames.append(frame)
+        return frame
+
+    async def until(self, type_: str, timeout: float = 10, **data: Any) -> dict[str, Any]:
+        """Receive until a frame of this type (whose data has these values) arrives."""
+        async with asyncio.timeout(timeout):
+            while True:
+                frame = await self.recv(timeout)
+                if frame["type"] == type_ and all(
+                    frame["data"].get(k) == v for k, v in data.items()
+                ):
+                    return frame
+
+    async def closed(self, timeout: float = 10) -> tuple[int | None, str]:
+        """Wait for the server to close; (code, reason). Frames received meanwhile are kept."""
+        async with asyncio.timeout(timeout):
+            try:
+                while True:
+                    self.frames.append(json.loads(await self.ws.recv()))
+            except Exception:  # noqa: BLE001, S110  (ConnectionClosed ends the loop)
+                pass
+        close = self.ws.close_rcvd
+        return (close.code, close.reason) if close else (None, "")
+
+    def seqs(self) -> list[int]:
+        return [f["seq"] for f in self.frames if "seq" in f]
+
+    def of_type(self, type_: str) -> list[dict[str, Any]]:
+        return [f for f in self.frames if f["type"] == type_]
+
+    async def close(self) -> None:
+        await self.ws.close()

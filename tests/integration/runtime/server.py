@@ -1,0 +1,25 @@
+"""`python -m tests.integration.runtime.server --port P`: the runtime with the scripted runner,
+in its own process (for the SIGKILL tests). Settings come from MOZAIKS_* like `mozaiks runtime`."""
+
+from __future__ import annotations
+
+import argparse
+
+import uvicorn
+
+from mozaiks_runtime.app import create_app
+from mozaiks_runtime.config import Settings
+from tests.integration.runtime.scripted import build_runner
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args()
+    settings = Settings.load()
+    app = create_app(settings, runner_factory=build_runner)
+    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", ws_ping_interval=None)
+
+
+if __name__ == "__main__":
+    main()
