@@ -82,6 +82,7 @@ def build_lifespan(
                 pending=pending,
                 new_chats=RateLimiter(settings.rate_limit_new_chats_per_minute),
                 messages=RateLimiter(settings.rate_limit_messages_per_minute),
+                budget=budget,
             )
             yield
         finally:

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from mozaiks_runtime.auth.identity import Identity
 from mozaiks_runtime.chats.pending import PendingRequests
-from mozaiks_runtime.chats.runio import accepted_input, ui_tool_done
+from mozaiks_runtime.chats.runio import BudgetCheck, accepted_input, ui_tool_done
 from mozaiks_runtime.chats.runs import RunManager, RunPlan
 from mozaiks_runtime.errors import (
     Conflict,
@@ -65,6 +65,7 @@ class ChatService:
         pending: PendingRequests,
         new_chats: RateLimiter,
         messages: RateLimiter,
+        budget: BudgetCheck | None = None,
     ) -> None:
         self._store = store
         self._workflows = workflows
@@ -72,6 +73,7 @@ class ChatService:
         self._pending = pending
         self._new_chats = new_chats
         self._messages = messages
+        self._budget = budget
 
     # Reading
 
@@ -152,6 +154,7 @@ class ChatService:
         elif identity.chat_id is not None:
             chat_id = identity.chat_id
         self._new_chats.hit(f"{identity.app_id}/{identity.user_id}")
+        await self._check_budget(identity)
         now = utcnow()
         chat = ChatRecord(
             app_id=identity.app_id,
@@ -214,7 +217,15 @@ class ChatService:
         if self._runs.is_running((chat.app_id, chat.chat_id)):
             raise Conflict("the workflow is busy; wait for its question")
         fresh = await self.get_chat(identity, chat.chat_id)
+        await self._check_budget(identity)
         self._runs.start(RunPlan(fresh, self.workflow_of(fresh), text, context=context))
+
+    async def _check_budget(self, identity: Identity) -> None:
+        """Refuse a new chat or run up front (BudgetExceeded: HTTP 429 / chat.error) rather than
+        start one that would stop at its first model call. Answers to a waiting run pass: the
+        run itself stops at its next model call."""
+        if self._budget is not None:
+            await self._budget.check(app_id=identity.app_id, user_id=identity.user_id)
 
     async def answer_input(self, identity: Identity, *, request_id: str, text: str) -> None:
         """POST /api/user-input/submit: the request id alone names the chat."""
