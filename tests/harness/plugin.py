@@ -35,6 +35,11 @@ _NEEDS_BINS = {"bin_dir", "helm_bin", "kubectl_bin", "kube_cluster", "k8s_namesp
 _NEEDS_FERRETDB = {"ferretdb", "mongo_database", "ferretdb_auth"}
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    # services of earlier sessions that were killed before their teardown (cheap when none)
+    sweep_stale_sessions()
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     used: set[str] = set()
     for item in session.items:
@@ -48,8 +53,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 @pytest.fixture(scope="session")
 def _session_dir() -> Iterator[Path]:
-    """This session's private state root (`/tmp/mozaiks-test-*`), after sweeping dead ones."""
-    sweep_stale_sessions()
+    """This session's private state root (`/tmp/mozaiks-test-*`)."""
     root = new_session_dir()
     yield root
     # the services' own fixtures depend on this one, so they are stopped by now
