@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
 
 
 class ChatSocket:
@@ -30,32 +32,29 @@ class ChatSocket:
     async def send(self, message: dict[str, Any] | str) -> None:
         await self.ws.send(message if isinstance(message, str) else json.dumps(message))
 
-    async def recv(self, timeout: float = 10) -> dict[str, Any]:
-        async with asyncio.timeout(timeout):
+    async def recv(self, wait: float = 10) -> dict[str, Any]:
+        async with asyncio.timeout(wait):
             frame: dict[str, Any] = json.loads(await self.ws.recv())
         self.frames.append(frame)
         return frame
 
-    async def until(self, type_: str, timeout: float = 10, **data: Any) -> dict[str, Any]:
+    async def until(self, type_: str, wait: float = 10, **data: Any) -> dict[str, Any]:
         """Receive until a frame of this type (whose data has these values) arrives."""
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(wait):
             while True:
-                frame = await self.recv(timeout)
+                frame = await self.recv(wait)
                 if frame["type"] == type_ and all(
                     frame["data"].get(k) == v for k, v in data.items()
                 ):
                     return frame
 
-    async def closed(self, timeout: float = 10) -> tuple[int | None, str]:
+    async def closed(self, wait: float = 10) -> tuple[int | None, str]:
         """Wait for the server to close; (code, reason). Frames received meanwhile are kept."""
-        async with asyncio.timeout(timeout):
-            try:
+        async with asyncio.timeout(wait):
+            with contextlib.suppress(ConnectionClosed):
                 while True:
                     self.frames.append(json.loads(await self.ws.recv()))
-            except Exception:  # noqa: BLE001, S110  (ConnectionClosed ends the loop)
-                pass
-        close = self.ws.close_rcvd
-        return (close.code, close.reason) if close else (None, "")
+        return self.ws.close_code, self.ws.close_reason or ""
 
     def seqs(self) -> list[int]:
         return [f["seq"] for f in self.frames if "seq" in f]

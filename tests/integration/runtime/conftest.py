@@ -141,6 +141,6 @@ async def runtime(tmp_path: Path, store_settings: dict[str, Any]) -> AsyncIterat
 
 @pytest.fixture
 async def sqlite_runtime(tmp_path: Path) -> AsyncIterator[Runtime]:
-    """The runtime with the scripted runner on SQLite only (edge cases the store does not change)."""
+    """The scripted runtime on SQLite only, for cases the store does not change."""
     async with serve(base_settings(tmp_path)) as rt:
         yield rt
