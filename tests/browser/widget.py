@@ -62,6 +62,24 @@ async def wait_run_complete(page: Page, *, status: str = "completed") -> None:
     await expect(done).to_have_count(1, timeout=UI_TIMEOUT_MS)
 
 
+async def finish_run(page: Page, *, answer: str = "yes", max_steps: int = 6) -> None:
+    """Answer whatever the workflow asks next (input: `answer`; a card: confirm) until it ends."""
+    done = page.locator(".mzk-note[data-run-status]")
+    card = page.locator('.mzk-ui-tool[data-state="open"] .mzk-confirm')
+    awaiting = page.locator(f"{ROOT}[data-awaiting-input]")
+    for _ in range(max_steps):
+        await done.or_(card).or_(awaiting).first.wait_for(state="attached")
+        if await done.count():
+            return
+        if await card.count():
+            await card.first.click()
+            await expect(card).to_have_count(0)
+        else:
+            await answer_input(page, answer)
+            await expect(awaiting).to_have_count(0)
+    raise AssertionError(f"the run did not end within {max_steps} answers")
+
+
 async def rendered_seqs(page: Page) -> list[int]:
     """The seq of every element the widget drew for a persisted event, in document order."""
     raw = await page.locator(".mzk-messages [data-seq], .mzk-artifacts [data-seq]").evaluate_all(
