@@ -12,9 +12,13 @@ from mozaiks_operator.reconcile import Claims, Context
 from mozaiks_operator.status import Outcome
 
 
+# kopf passes an index to every handler as a keyword argument named by the index's id.
+CLAIMS_INDEX = "tenant_claims"
+
+
 def claims_of(kwargs: Mapping[str, Any]) -> Claims:
-    """The `tenant_claims` index kopf passes to every handler (see handlers/tenant.py)."""
-    return cast(Claims, kwargs["tenant_claims"])
+    """The cluster-wide claims index (app ids, database names; see handlers/tenant.py)."""
+    return cast(Claims, kwargs[CLAIMS_INDEX])
 
 
 def context(memo: Any) -> Context:

@@ -27,11 +27,14 @@ def kopf_settings() -> kopf.OperatorSettings:
     settings.watching.server_timeout = 300
     settings.watching.client_timeout = 330
     settings.networking.request_timeout = 60
+    # No dynamic scanning of CRDs and namespaces: that needs cluster-wide list/watch on both.
+    # Our resources are known at start-up (discovery is open to every authenticated user).
+    settings.scanning.disabled = True
     return settings
 
 
 def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
-    @kopf.on.login(registry=registry)
+    @kopf.on.login(id="login", registry=registry)
     async def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
         # Same credentials as our own client: in-cluster ServiceAccount, else $KUBECONFIG.
         info: kopf.ConnectionInfo | None = await kopf.login_via_async_client(**kwargs)

@@ -9,7 +9,7 @@ import kopf
 from mozaiks_operator import constants as c
 from mozaiks_operator.config import Settings
 from mozaiks_operator.errors import OperatorError
-from mozaiks_operator.handlers.common import claims_of, context, raise_for
+from mozaiks_operator.handlers.common import CLAIMS_INDEX, claims_of, context, raise_for
 from mozaiks_operator.model.tenant import TenantSpec
 from mozaiks_operator.reconcile import claim_of, reconcile_tenant
 from mozaiks_operator.teardown import finalize_tenant
@@ -18,7 +18,7 @@ TENANTS = (c.GROUP, c.VERSION, c.TENANT_PLURAL)
 
 
 def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
-    @kopf.index(*TENANTS, registry=registry)
+    @kopf.index(*TENANTS, id=CLAIMS_INDEX, registry=registry)
     def tenant_claims(body: kopf.Body, **_: Any) -> dict[tuple[str, str], Any]:
         """Who claims which app id and database name, cluster-wide (for the duplicate checks)."""
         try:
@@ -28,9 +28,9 @@ def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
         claim = claim_of(body)
         return {("app", spec.app_id): claim, ("db", spec.database_name): claim}
 
-    @kopf.on.resume(*TENANTS, registry=registry)
-    @kopf.on.create(*TENANTS, registry=registry)
-    @kopf.on.update(*TENANTS, registry=registry)
+    @kopf.on.resume(*TENANTS, id="reconcile", registry=registry)
+    @kopf.on.create(*TENANTS, id="reconcile", registry=registry)
+    @kopf.on.update(*TENANTS, id="reconcile", registry=registry)
     async def tenant_changed(name: str, namespace: str | None, memo: Any, **kw: Any) -> None:
         ctx, ns, claims = context(memo), namespace or "", claims_of(kw)
         outcome = await ctx.serializer.forced(
@@ -39,18 +39,18 @@ def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
         raise_for(outcome)
 
     # The drift timer re-applies everything (someone edited or deleted a child, a Secret
-    # appeared, the database came back). `idle` skips tenants that just changed.
+    # appeared, the database came back).
     @kopf.timer(
         *TENANTS,
+        id="drift",
         interval=settings.drift_seconds,
-        idle=settings.drift_seconds / 2,
         registry=registry,
     )
     async def tenant_drift(name: str, namespace: str | None, memo: Any, **kw: Any) -> None:
         ctx, ns, claims = context(memo), namespace or "", claims_of(kw)
         await ctx.serializer.run((ns, name), lambda: reconcile_tenant(ctx, ns, name, claims=claims))
 
-    @kopf.on.delete(*TENANTS, registry=registry)
+    @kopf.on.delete(*TENANTS, id="finalize", registry=registry)
     async def tenant_deleted(body: kopf.Body, memo: Any, **_: Any) -> None:
         ctx = context(memo)
         meta = body["metadata"]

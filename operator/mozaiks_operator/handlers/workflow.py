@@ -55,9 +55,9 @@ async def assess(ctx: Context, wf: Workflow) -> WorkflowOutcome:
 
 
 def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
-    @kopf.on.resume(*WORKFLOWS, registry=registry)
-    @kopf.on.create(*WORKFLOWS, registry=registry)
-    @kopf.on.update(*WORKFLOWS, registry=registry)
+    @kopf.on.resume(*WORKFLOWS, id="validate", registry=registry)
+    @kopf.on.create(*WORKFLOWS, id="validate", registry=registry)
+    @kopf.on.update(*WORKFLOWS, id="validate", registry=registry)
     async def workflow_changed(
         body: kopf.Body, status: kopf.Status, patch: kopf.Patch, memo: Any, **kw: Any
     ) -> None:
@@ -74,7 +74,7 @@ def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
         if not outcome.tenants and outcome.served is not None and outcome.duplicate_of is None:
             raise kopf.TemporaryError(f"{outcome.wanted} not found", delay=TENANT_RECHECK_SECONDS)
 
-    @kopf.on.event(*WORKFLOWS, registry=registry)
+    @kopf.on.event(*WORKFLOWS, id="deleted", registry=registry)
     async def workflow_gone(type: str, namespace: str | None, memo: Any, **kw: Any) -> None:
         """A deleted Workflow leaves its Tenants' ConfigMaps (no finalizer needed for that)."""
         if type == "DELETED" and namespace:
