@@ -35,7 +35,7 @@ def auth(user: str = "alice", **claims: Any) -> dict[str, str]:
 
 async def socket(
     rt: Runtime,
-    chat_id: str,
+    chat: str,
     *,
     user: str = "alice",
     as_user: str | None = None,
@@ -45,7 +45,7 @@ async def socket(
 ) -> ChatSocket:
     """A socket on `user`'s path, authenticated as `as_user` (default: the same user)."""
     return await ChatSocket.open(
-        rt.ws_url(workflow, chat_id, user), token(as_user or user, **claims), via=via
+        rt.ws_url(workflow, chat, user), token(as_user or user, **claims), via=via
     )
 
 
