@@ -307,8 +307,9 @@ def test_install_then_upgrade(
     assert env["MOZAIKS_OPERATOR_WATCH_NAMESPACES"] == ns
     assert env["MOZAIKS_OPERATOR_ADMIN_MONGO_URI"].secret_key_ref.name == "mozaiks-mongo-admin"
     assert env["MOZAIKS_OPERATOR_LOG_LEVEL"] == "INFO"
-    # watching one namespace: a Role there, nothing cluster-wide for namespaced objects
-    assert any(name.startswith(release) for name in _role_names(kube_cluster, ns))
+    # watching one namespace: a Role there, nothing cluster-wide
+    assert fullname in _role_names(kube_cluster, ns)
+    assert not _cluster_role_exists(kube_cluster, fullname)
     checksum = dep.spec.template.metadata.annotations["checksum/settings"]
 
     helm(
@@ -332,7 +333,8 @@ def test_install_then_upgrade(
     assert env["MOZAIKS_OPERATOR_WATCH_NAMESPACES"] == ""  # back to the default: all
     assert dep.spec.template.metadata.annotations["checksum/settings"] != checksum
     assert dep.status.available_replicas == 1
-    assert not any(name.startswith(release) for name in _role_names(kube_cluster, ns))
+    assert fullname not in _role_names(kube_cluster, ns)  # watching all: a ClusterRole instead
+    assert _cluster_role_exists(kube_cluster, fullname)
     status = json.loads(helm("status", release, "-n", ns, "-o", "json").stdout)
     assert status["version"] == 2
     assert status["info"]["status"] == "deployed"
