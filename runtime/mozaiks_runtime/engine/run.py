@@ -63,7 +63,7 @@ from mozaiks_runtime.engine.base import (
     TextMessage,
 )
 from mozaiks_runtime.engine.llm import LLMSettings, ModelConfigs
-from mozaiks_runtime.engine.translate import TurnView, translate
+from mozaiks_runtime.engine.translate import TurnTranslator, TurnView
 from mozaiks_runtime.errors import EngineFailed, InputTimeout, MozaiksError
 from mozaiks_runtime.workflows.model import (
     AgentDefinition,
@@ -252,6 +252,7 @@ class _Run:
             model=configs.model_name(agent_def.model),
             silent_tools=frozenset(t.name for t in tools if isinstance(t, UITool | HumanInputTool)),
         )
+        translator = TurnTranslator(view)
         prior, turn_input = build.project_history(self.transcript, agent_def.name)
         stream = MemoryStream()
         await stream.history.replace(prior)
@@ -259,7 +260,7 @@ class _Run:
         async def on_event(event: BaseEvent) -> None:
             if isinstance(event, ToolCallEvent):
                 record.tools_called.append(event.name)
-            for out in translate(event, view, model_seconds=record.model_seconds):
+            for out in translator.feed(event, model_seconds=record.model_seconds):
                 await io.emit(out)
                 if isinstance(out, TextMessage):
                     record.texts.append(out.content)

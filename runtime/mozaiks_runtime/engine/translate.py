@@ -8,6 +8,7 @@ What crosses over, per agent turn:
 | `ModelResponse` with text               | `TextMessage` (`visible` = the agent's flag)    |
 | `ToolCallEvent`                         | `ToolCall`                                      |
 | `ToolResultEvent` / `ToolErrorEvent`    | `ToolResult` (`ok` / `error`)                   |
+| `ToolResultsEvent` (the batch)          | the results not reported one by one             |
 | `UsageEvent(kind="model_call")`         | `ModelUsage`                                    |
 
 Calls of UI and human-input tools are left out: the chat service reports those itself (the UI
@@ -31,6 +32,7 @@ from ag2.events import (
     ToolCallEvent,
     ToolErrorEvent,
     ToolResultEvent,
+    ToolResultsEvent,
     UsageEvent,
 )
 
@@ -68,29 +70,12 @@ def translate(event: BaseEvent, turn: TurnView, *, model_seconds: float = 0.0) -
         if content and content.strip():
             return [TextMessage(agent=turn.agent, content=content, visible=turn.visible)]
         return []
-    if isinstance(event, ToolErrorEvent):  # before ToolResultEvent: it is a subclass
-        if (event.name or "") in turn.silent_tools:
-            return []
-        return [
-            ToolResult(
-                call_id=event.parent_id,
-                name=event.name or "",
-                agent=turn.agent,
-                result=_error_text(event.error),
-                status="error",
-            )
-        ]
     if isinstance(event, ToolResultEvent):
-        if (event.name or "") in turn.silent_tools:
-            return []
-        return [
-            ToolResult(
-                call_id=event.parent_id,
-                name=event.name or "",
-                agent=turn.agent,
-                result=result_value(event.result.parts),
-            )
-        ]
+        return _tool_results([event], turn)
+    if isinstance(event, ToolResultsEvent):
+        # Results also arrive one by one, except a call whose tool middleware failed (a timeout):
+        # that one is only in this batch. `TurnTranslator` drops the ones already reported.
+        return _tool_results(event.results, turn)
     if isinstance(event, ToolCallEvent):
         if event.name in turn.silent_tools:
             return []
@@ -114,6 +99,44 @@ def translate(event: BaseEvent, turn: TurnView, *, model_seconds: float = 0.0) -
             )
         ]
     return []
+
+
+class TurnTranslator:
+    """`translate` over one turn's event sequence, reporting each tool result once."""
+
+    def __init__(self, turn: TurnView) -> None:
+        self.turn = turn
+        self._results: set[str] = set()
+
+    def feed(self, event: BaseEvent, *, model_seconds: float = 0.0) -> list[EngineEvent]:
+        out = translate(event, self.turn, model_seconds=model_seconds)
+        # a tuple, not `A | B`: ag2's event classes overload `|` to build stream conditions
+        if not isinstance(event, (ToolResultEvent, ToolResultsEvent)):
+            return out
+        fresh = [e for e in out if isinstance(e, ToolResult) and e.call_id not in self._results]
+        self._results.update(e.call_id for e in fresh)
+        return list(fresh)
+
+
+def _tool_results(results: Iterable[ToolResultEvent], turn: TurnView) -> list[EngineEvent]:
+    out: list[EngineEvent] = []
+    for event in results:
+        if (event.name or "") in turn.silent_tools:
+            continue
+        if isinstance(event, ToolErrorEvent):  # a subclass of ToolResultEvent
+            value, status = _error_text(event.error), "error"
+        else:
+            value, status = result_value(event.result.parts), "ok"
+        out.append(
+            ToolResult(
+                call_id=event.parent_id,
+                name=event.name or "",
+                agent=turn.agent,
+                result=value,
+                status=status,  # type: ignore[arg-type]
+            )
+        )
+    return out
 
 
 def result_value(parts: Iterable[Any]) -> Any:

@@ -81,6 +81,7 @@ class WorkflowRegistry:
         self._errors: dict[str, list[str]] = {}
         self._task: asyncio.Task[None] | None = None
         self._generation = 0
+        self._waiters: list[asyncio.Future[int]] = []
 
     # ── lifecycle ───────────────────────────────────────────────────────────
 
@@ -122,6 +123,18 @@ class WorkflowRegistry:
     def generation(self) -> int:
         """Increases on every change (tests and readiness checks can wait on it)."""
         return self._generation
+
+    async def wait_changed(self, generation: int) -> int:
+        """Wait until the workflows change after `generation`; returns the new generation."""
+        if self._generation > generation:
+            return self._generation
+        waiter: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            return await waiter
+        finally:
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
 
     def get(self, name: str) -> LoadedWorkflow | None:
         return self._current.get(name)
@@ -217,6 +230,10 @@ class WorkflowRegistry:
         self._errors = errors
         if changed:
             self._generation += 1
+            waiters, self._waiters = self._waiters, []
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_result(self._generation)
             logger.info(
                 "workflows loaded",
                 extra={
