@@ -67,6 +67,7 @@ class RuntimeProcess:
 
     workdir: Path
     workflows_dir: Path
+    extra_env: dict[str, str] = field(default_factory=dict)
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
     starts: int = 0
@@ -87,6 +88,7 @@ class RuntimeProcess:
             MOZAIKS_LOG_LEVEL="INFO",
             PYTHONUNBUFFERED="1",
         )
+        env.update(self.extra_env)
         return env
 
     def start(self) -> None:
@@ -153,8 +155,11 @@ def workflows_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return target
 
 
-def _serve(workdir: Path, workflows: Path) -> Iterator[RuntimeProcess]:
-    process = RuntimeProcess(workdir=workdir, workflows_dir=workflows)
+def serve(
+    workdir: Path, workflows: Path, extra_env: dict[str, str] | None = None
+) -> Iterator[RuntimeProcess]:
+    """Start a runtime, yield it, stop it (the body of the runtime fixtures)."""
+    process = RuntimeProcess(workdir=workdir, workflows_dir=workflows, extra_env=extra_env or {})
     process.start()
     try:
         yield process
@@ -167,13 +172,13 @@ def runtime(
     tmp_path_factory: pytest.TempPathFactory, workflows_dir: Path
 ) -> Iterator[RuntimeProcess]:
     """One runtime for a test module (each test opens its own chats)."""
-    yield from _serve(tmp_path_factory.mktemp("runtime"), workflows_dir)
+    yield from serve(tmp_path_factory.mktemp("runtime"), workflows_dir)
 
 
 @pytest.fixture
 def own_runtime(tmp_path: Path, workflows_dir: Path) -> Iterator[RuntimeProcess]:
     """A runtime of the test's own, for tests that stop and restart it."""
-    yield from _serve(tmp_path, workflows_dir)
+    yield from serve(tmp_path, workflows_dir)
 
 
 @pytest.fixture(scope="session")

@@ -628,7 +628,12 @@
     onRunComplete(data) {
       this.setActivity(null);
       const status = data.status || "completed";
-      const words = { completed: "The assistant has finished.", failed: "The run stopped because of an error.", stopped: "The run was stopped." };
+      const words = {
+        completed: "The assistant has finished.",
+        failed: "The run stopped because of an error.",
+        stopped: "The run was stopped.",
+        timeout: "The run stopped because nobody answered in time.",
+      };
       const node = this.showNotice(words[status] || `The run ended (${status}).`, status === "completed" ? "done" : "error");
       node.setAttribute("data-run-status", status);
       if (data.summary) node.title = String(data.summary);
@@ -1001,6 +1006,8 @@
   };
 
   function httpErrorText(status, body) {
+    const code = body && body.error_code;
+    if (code && ERROR_TEXT[code]) return ERROR_TEXT[code];
     const detail = body && typeof body.detail === "string" ? body.detail : "";
     if (status === 401) return ERROR_TEXT.UNAUTHORIZED;
     if (status === 403) return ERROR_TEXT.FORBIDDEN;
