@@ -199,17 +199,21 @@ class RunManager:
             return RunOutcome(status="failed"), ("failed", "ENGINE_FAILED", "the workflow failed")
 
     async def _history(self, chat: ChatRecord) -> list[HistoryMessage]:
-        """The conversation so far, from the persisted text events."""
+        """The conversation so far, from the persisted messages and questions to the user."""
         history: list[HistoryMessage] = []
         after = 0
         while True:
             page = await self._store.events_after(chat.app_id, chat.chat_id, after, HISTORY_PAGE)
             for event in page:
+                agent = str(event.data.get("agent", ""))
                 if event.type == events.TEXT:
-                    agent = str(event.data.get("agent", ""))
                     content = str(event.data.get("content", ""))
                     user = event.data.get("role") == "user"
                     history.append(HistoryMessage(agent, content, "user" if user else "assistant"))
+                elif event.type == events.INPUT_REQUEST:
+                    # The user saw the question; a run resumed after a restart needs it too.
+                    prompt = str(event.data.get("prompt", ""))
+                    history.append(HistoryMessage(agent, prompt, "assistant"))
             if len(page) < HISTORY_PAGE:
                 return history
             after = page[-1].seq
