@@ -2,6 +2,13 @@
 `mozaiks.tools` (see `pyproject.toml`). A plugin is a plain function, sync or async; its type
 hints and docstring become the tool's JSON Schema and description. Sync plugins run in a worker
 thread, so they never block the event loop (and cannot be interrupted once started).
+
+A plugin that takes a parameter annotated `ag2.Context` (left out of the tool's schema) can read
+and set the chat's context variables, which `on_context` hand-offs test after the turn:
+
+    def classify(topic: str, context: Context) -> str:
+        context.variables["topic"] = topic
+        return "ok"
 """
 
 from __future__ import annotations

@@ -118,7 +118,7 @@ class HumanInputTool(_Model):
     name: ToolName
     description: str = Field("Ask the user a question and wait for the answer.", max_length=2048)
     prompt: str | None = Field(
-        None, max_length=4096, description="A fixed prompt; default: the agent's question."
+        None, max_length=4096, description="The question to show when the agent passes none."
     )
     password: bool = False
     timeout_seconds: Timeout | None = None
