@@ -1,0 +1,115 @@
+"""WebSocket load generator shared by the benchmarks: many concurrent streams, or many idle
+sockets, against any server that speaks our envelope (`type`, `seq`, `timestamp`)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from websockets.asyncio.client import ClientConnection, connect
+
+
+@dataclass
+class StreamStats:
+    events: int = 0
+    chats_done: int = 0
+    wall_seconds: float = 0.0
+    latencies_ms: list[float] = field(default_factory=list)
+
+    @property
+    def events_per_second(self) -> float:
+        return self.events / self.wall_seconds if self.wall_seconds else 0.0
+
+    def percentile(self, q: float) -> float:
+        if not self.latencies_ms:
+            return float("nan")
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+    @property
+    def p50(self) -> float:
+        return statistics.median(self.latencies_ms) if self.latencies_ms else float("nan")
+
+    @property
+    def p99(self) -> float:
+        return self.percentile(0.99)
+
+
+def _latency_ms(frame: dict[str, object], received: float) -> float | None:
+    stamp = frame.get("timestamp")
+    if not isinstance(stamp, str) or frame.get("seq") is None:
+        return None
+    return (received - datetime.fromisoformat(stamp).timestamp()) * 1000.0
+
+
+async def _one_stream(
+    url: str, subprotocols: Sequence[str], done_type: str, stats: StreamStats, limit_seconds: float
+) -> None:
+    async with connect(url, subprotocols=list(subprotocols) or None, max_size=2**22) as ws:
+        async with asyncio.timeout(limit_seconds):
+            async for raw in ws:
+                received = time.time()
+                frame = json.loads(raw)
+                latency = _latency_ms(frame, received)
+                if latency is not None:
+                    stats.events += 1
+                    stats.latencies_ms.append(latency)
+                if frame.get("type") == done_type:
+                    stats.chats_done += 1
+                    return
+
+
+async def run_streams(
+    urls: Sequence[str],
+    *,
+    subprotocols: Callable[[int], Sequence[str]] = lambda _: (),
+    done_type: str = "chat.run_complete",
+    limit_seconds: float = 120.0,
+) -> StreamStats:
+    """Open every URL at once and read each stream until `done_type`; count persisted frames."""
+    stats = StreamStats()
+    started = time.perf_counter()
+    await asyncio.gather(
+        *(
+            _one_stream(url, subprotocols(i), done_type, stats, limit_seconds)
+            for i, url in enumerate(urls)
+        )
+    )
+    stats.wall_seconds = time.perf_counter() - started
+    return stats
+
+
+async def open_idle(
+    urls: Sequence[str],
+    *,
+    subprotocols: Callable[[int], Sequence[str]] = lambda _: (),
+    batch: int = 200,
+) -> list[ClientConnection]:
+    """Open sockets in batches (a burst of thousands at once only measures the accept queue),
+    wait for each one's first frame, and return them open."""
+    sockets: list[ClientConnection] = []
+    for start in range(0, len(urls), batch):
+        chunk = urls[start : start + batch]
+        opened = await asyncio.gather(
+            *(
+                connect(url, subprotocols=list(subprotocols(start + i)) or None, open_timeout=60)
+                for i, url in enumerate(chunk)
+            )
+        )
+        await asyncio.gather(*(ws.recv() for ws in opened))
+        sockets.extend(opened)
+    return sockets
+
+
+def rss_kib(pid: int) -> int:
+    """Resident memory of a process, from /proc."""
+    with open(f"/proc/{pid}/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for pid {pid}")

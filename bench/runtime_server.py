@@ -1,0 +1,46 @@
+"""`python -m bench.runtime_server --port P [--engine]`: the real runtime for the benchmark.
+
+Everything is the production path (uvicorn, JWT checks, WebSocket edge, chat service, journal
+persisted before fan-out, hub) except what produces the events: by default a runner that emits
+`BENCH_EVENTS` small messages as fast as the chat service takes them, so the benchmark measures
+our event path and not a model; with `--engine`, the AG2 engine on the demo model."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+import uvicorn
+
+from mozaiks_runtime.app import create_app
+from mozaiks_runtime.config import Settings
+from mozaiks_runtime.engine.base import RunIO, RunOutcome, RunRequest, TextMessage
+from mozaiks_runtime.lifespan import RunnerFactory, default_runner
+
+
+class BurstRunner:
+    """Emits `count` numbered messages back to back (each one persisted, then sent)."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+
+    async def run(self, request: RunRequest, io: RunIO) -> RunOutcome:
+        for n in range(1, self.count + 1):
+            await io.emit(TextMessage("Bench", f"event {n}"))
+        return RunOutcome("completed", summary="burst", last_agent="Bench")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--engine", action="store_true", help="run workflows on AG2 (demo model)")
+    args = parser.parse_args()
+    count = int(os.environ.get("BENCH_EVENTS", "100"))
+    factory: RunnerFactory = default_runner if args.engine else (lambda _s: BurstRunner(count))
+    app = create_app(Settings.load(), runner_factory=factory)
+    # No server pings: both servers in the comparison run with the same uvicorn defaults otherwise.
+    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", ws_ping_interval=None)
+
+
+if __name__ == "__main__":
+    main()
