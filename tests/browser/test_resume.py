@@ -14,6 +14,7 @@ from playwright.async_api import WebSocket, expect
 from tests.browser.conftest import BrowserSession, RuntimeProcess
 from tests.browser.widget import (
     ROOT,
+    answer_input,
     dev_token,
     finish_run,
     open_dev_page,
@@ -22,6 +23,7 @@ from tests.browser.widget import (
     send_message,
     start_chat,
     stored_events,
+    wait_connected,
     wait_run_complete,
     widget_state,
 )
@@ -123,3 +125,26 @@ async def test_reopening_a_closed_widget_catches_up_without_duplicates(
     assert final[: len(before)] == before
     assert final == renderable_seqs(events)
     await expect(page.locator(".mzk-msg--user")).to_have_text(["Grace"])
+
+
+async def test_a_page_reload_replays_the_chat_into_the_empty_widget(
+    session: BrowserSession, own_runtime: RuntimeProcess
+) -> None:
+    page = session.page
+    await open_dev_page(page, own_runtime)
+    chat_id = await start_chat(page, "hello")
+    await expect(page.locator(".mzk-input-request")).to_have_count(1)
+    before = await rendered_seqs(page)
+
+    await page.reload()
+    await wait_connected(page)
+    state = await widget_state(page)
+    assert (state["chat_id"], state["surface"]) == (chat_id, "compact")
+    await expect(page.locator(".mzk-input-request")).to_have_count(1)
+    assert await rendered_seqs(page) == before
+
+    await answer_input(page, "Lin")
+    await wait_run_complete(page)
+    events = await stored_events(own_runtime, chat_id)
+    assert await rendered_seqs(page) == renderable_seqs(events)
+    assert session.probe.page_errors == []

@@ -142,6 +142,43 @@
       window.addEventListener("online", () => this.reconnectNow());
     }
 
+    // ── what survives a page reload (this tab only): the open chat and the surface ──
+
+    storageKey() {
+      return `mozaiks-chat:${this.config.appId}:${this.config.userId}`;
+    }
+
+    remember() {
+      const saved = this.chat ? { workflow_name: this.chat.workflowName, chat_id: this.chat.chatId, surface: this.surface } : null;
+      try {
+        if (saved) window.sessionStorage.setItem(this.storageKey(), JSON.stringify(saved));
+        else window.sessionStorage.removeItem(this.storageKey());
+      } catch (_err) {
+        // Storage may be disabled (private mode, sandboxed frame): reloads then start afresh.
+      }
+    }
+
+    restore() {
+      let saved = null;
+      try {
+        saved = JSON.parse(window.sessionStorage.getItem(this.storageKey()) || "null");
+      } catch (_err) {
+        return;
+      }
+      if (!saved || !saved.workflow_name || !saved.chat_id) return;
+      if (saved.surface === "closed") {
+        this.chat = { workflowName: saved.workflow_name, chatId: saved.chat_id };
+        this.displayName(saved.workflow_name).then((name) => {
+          this.titleNode.textContent = name;
+        });
+        return;
+      }
+      // The message list is empty after a reload: the runtime replays the whole history.
+      this.open({ workflow_name: saved.workflow_name, chat_id: saved.chat_id, surface: saved.surface }).catch((err) => {
+        this.showError(err.message || String(err));
+      });
+    }
+
     resetConversationState() {
       this.lastSeq = 0;
       this.pendingInput = null; // {requestId, password, node}
@@ -248,6 +285,7 @@
     setSurface(surface) {
       this.surface = surface;
       this.root.setAttribute("data-surface", surface);
+      this.remember();
       const overlay = surface === "overlay";
       this.expandButton.textContent = overlay ? "⤡" : "⤢";
       this.expandButton.setAttribute("aria-label", overlay ? "Back to the compact chat" : "Expand to full screen");
@@ -295,6 +333,7 @@
     async switchChat(workflowName, chatId) {
       this.disconnect();
       this.chat = null;
+      this.remember();
       this.clearConversation();
       this.titleNode.textContent = this.config.title;
       let id = chatId;
@@ -307,6 +346,7 @@
         }
       }
       this.chat = { workflowName, chatId: id };
+      this.remember();
       this.titleNode.textContent = await this.displayName(workflowName);
     }
 
@@ -1056,6 +1096,7 @@
     const merged = Object.assign(configFromDataset(scriptDataset()), config || {});
     if (!merged.appId) throw new Error("mozaiksChat.init needs an appId (or data-app-id)");
     widget = new ChatWidget(merged);
+    widget.restore();
     return api;
   }
 
