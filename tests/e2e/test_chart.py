@@ -171,20 +171,21 @@ def test_rendered_chart_passes_server_side_dry_run(
     rendered = helm("template", "mzdry", str(CHART), "-n", k8s_namespace, *_sets(values)).stdout
     kinds = sorted({d["kind"] for d in _docs(rendered)})
     assert "Deployment" in kinds
-    proc = kube_cluster.kubectl(
-        "apply",
-        "--server-side",
-        "--dry-run=server",
-        "--field-manager=chart-test",
-        "-n",
-        k8s_namespace,
-        "-f",
-        "-",
-        input=rendered,
-        check=False,
-    )
-    if "NS2" in json.dumps(VALUE_SETS[name]):
-        kube_cluster.delete_namespace(other)
+    # every namespaced object names its namespace itself (no -n: that would mask a missing one)
+    try:
+        proc = kube_cluster.kubectl(
+            "apply",
+            "--server-side",
+            "--dry-run=server",
+            "--field-manager=chart-test",
+            "-f",
+            "-",
+            input=rendered,
+            check=False,
+        )
+    finally:
+        if "NS2" in json.dumps(VALUE_SETS[name]):
+            kube_cluster.delete_namespace(other)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.count("(server dry run)") == len(_docs(rendered))
 
@@ -206,7 +207,7 @@ def test_rendered_chart_passes_server_side_dry_run(
         (["--set", "oprator.logLevel=DEBUG"], "additional properties 'oprator' not allowed"),
         (["--set", "runtime.defaultImage=mozaiks-runtime"], "at '/runtime/defaultImage'"),
         (["--set", "operator.image.pullPolicy=Sometimes"], "at '/operator/image/pullPolicy'"),
-        (["--set-json", 'database.adminSecret={"name":"admin"}'], "missing property 'key'"),
+        (["--set", "database.adminSecret.key=null"], "missing property 'key'"),
         (["--set", "operator.resources=null"], "at '/operator'"),
     ],
     ids=["port", "namespace", "typo", "image", "pull-policy", "secret-key", "no-resources"],
@@ -330,7 +331,7 @@ def test_install_then_upgrade(
     env = _env(dep)
     assert env["MOZAIKS_OPERATOR_LOG_LEVEL"] == "DEBUG"
     assert env["MOZAIKS_OPERATOR_DEFAULT_RUNTIME_IMAGE"] == "example/runtime:9.9.9"
-    assert env["MOZAIKS_OPERATOR_WATCH_NAMESPACES"] == ""  # back to the default: all
+    assert not env["MOZAIKS_OPERATOR_WATCH_NAMESPACES"]  # back to the default: all
     assert dep.spec.template.metadata.annotations["checksum/settings"] != checksum
     assert dep.status.available_replicas == 1
     assert fullname not in _role_names(kube_cluster, ns)  # watching all: a ClusterRole instead
