@@ -13,7 +13,13 @@ import pytest_asyncio
 from playwright.async_api import Browser, expect
 
 from tests.browser.conftest import BrowserSession, RuntimeProcess, new_session, serve
-from tests.browser.widget import answer_input, open_dev_page, start_chat, wait_run_complete
+from tests.browser.widget import (
+    answer_input,
+    open_dev_page,
+    send_message,
+    start_chat,
+    wait_run_complete,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
@@ -94,4 +100,25 @@ async def test_an_unanswered_question_expires_visibly(
     )
     await expect(page.locator(".mzk-note[data-run-status]")).to_have_text(
         "The run stopped because nobody answered in time."
+    )
+
+
+async def test_a_message_the_runtime_refuses_is_marked_and_explained(
+    session: BrowserSession, runtime: RuntimeProcess
+) -> None:
+    page = session.page
+    await open_dev_page(page, runtime)
+    await start_chat(page, "trip_planner")
+    await send_message(page, "Somewhere sunny")
+    await expect(page.locator(".mzk-ui-tool--form")).to_be_visible()
+
+    # The run waits for the form, not for text: the runtime answers with a chat.error.
+    await send_message(page, "hello? anyone?")
+    refused = page.locator(".mzk-msg--failed")
+    await expect(refused).to_have_text("hello? anyone?")
+    await expect(page.locator('.mzk-note--error[data-error-code="CONFLICT"]')).to_have_text(
+        "The assistant is busy right now. Please wait for its question or reply."
+    )
+    await expect(page.locator(".mzk-msg--user:not(.mzk-msg--failed)")).to_have_text(
+        ["Somewhere sunny"]
     )

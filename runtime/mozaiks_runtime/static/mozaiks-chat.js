@@ -55,7 +55,7 @@
     ENGINE_FAILED: "The assistant ran into a problem and stopped.",
     SCHEMA_VALIDATION_FAILED: "The service did not understand a message from this page.",
     FRAME_TOO_LARGE: "That message is too long.",
-    CONFLICT: "That was already done.",
+    CONFLICT: "The assistant is busy right now. Please wait for its question or reply.",
     BAD_REQUEST: "The service could not accept that.",
     INTERNAL_ERROR: "Something went wrong on the service side.",
   };
@@ -217,6 +217,9 @@
 
     buildPanel() {
       this.panel = el("section", { class: "mzk-panel", role: "dialog", "aria-label": "Chat" });
+      this.panel.addEventListener("keydown", (ev) => {
+        if (ev.key === "Escape" && this.surface === "overlay") this.setSurface("compact");
+      });
       this.panel.append(this.buildHeader(), this.buildBanner(), this.buildBody(), this.buildComposer());
       return this.panel;
     }
@@ -651,13 +654,23 @@
       return node;
     }
 
-    onError(data) {
+    onError(data, frame) {
       const code = data.error_code || "INTERNAL_ERROR";
+      // An error without a seq answers something this page just sent: that message failed.
+      if (typeof frame.seq !== "number") this.failLastEcho();
       const plain = ERROR_TEXT[code] || data.message || ERROR_TEXT.INTERNAL_ERROR;
       const node = this.showError(plain, data.message);
       node.setAttribute("data-error-code", code);
       if (code === "INPUT_REQUEST_NOT_FOUND" || code === "INPUT_TIMEOUT") this.setPendingInput(null);
       this.unlockBusyCards();
+    }
+
+    failLastEcho() {
+      const echo = this.localEchoes.pop();
+      if (!echo) return;
+      echo.node.classList.remove("mzk-msg--pending");
+      echo.node.classList.add("mzk-msg--failed");
+      echo.node.title = "Not delivered";
     }
 
     setActivity(text) {
