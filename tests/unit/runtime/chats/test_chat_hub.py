@@ -1,0 +1,47 @@
+"""Per-chat fan-out (chats/hub.py): every subscriber gets every frame; a full queue drops only
+its own subscriber, flagged so its socket catches up from the store."""
+
+from __future__ import annotations
+
+import pytest
+
+from mozaiks_runtime.chats.events import Frame
+from mozaiks_runtime.chats.hub import Hub
+
+pytestmark = pytest.mark.unit
+KEY = ("app", "c1")
+
+
+def _frame(seq: int) -> Frame:
+    return Frame("chat.text", seq, f'{{"seq": {seq}}}')
+
+
+def test_fan_out_to_every_subscriber_of_the_chat_only() -> None:
+    hub = Hub()
+    with hub.subscribe(KEY) as a, hub.subscribe(KEY) as b, hub.subscribe(("app", "c2")) as other:
+        hub.publish(KEY, _frame(1))
+        hub.publish(KEY, _frame(2))
+        assert [a.queue.get_nowait().seq for _ in range(2)] == [1, 2]
+        assert [b.queue.get_nowait().seq for _ in range(2)] == [1, 2]
+        assert other.queue.empty()
+        assert hub.subscriber_count(KEY) == 2
+    assert hub.subscriber_count(KEY) == 0
+
+
+def test_a_slow_subscriber_is_dropped_not_waited_for() -> None:
+    hub = Hub(queue_size=2)
+    with hub.subscribe(KEY) as slow, hub.subscribe(KEY) as fast:
+        for seq in (1, 2, 3):
+            hub.publish(KEY, _frame(seq))
+            fast.queue.get_nowait()
+        assert slow.overflowed and not fast.overflowed
+        assert slow.queue.qsize() == 2
+        assert hub.subscriber_count(KEY) == 1
+        hub.publish(KEY, _frame(4))
+        assert slow.queue.qsize() == 2  # no longer fed
+        assert fast.queue.get_nowait().seq == 4
+    assert hub.subscriber_count(KEY) == 0
+
+
+def test_publishing_to_a_chat_nobody_watches() -> None:
+    Hub().publish(KEY, _frame(1))
