@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from mozaiks_runtime.auth.bearer import bearer_from_header
 from mozaiks_runtime.auth.identity import Identity
 from mozaiks_runtime.auth.verify import TokenVerifier
 from mozaiks_runtime.chats.service import ChatService
@@ -63,8 +63,16 @@ async def authenticate(
     return identity
 
 
-async def _identity(request: Request, settings: SettingsDep) -> Identity:
-    token = bearer_from_header(request.headers.get("authorization"))
+# `Authorization: Bearer <jwt>`, declared through FastAPI so the OpenAPI document names the
+# scheme; auto_error is off so a missing token is our AuthError (401 with our body), not FastAPI's.
+_BEARER = HTTPBearer(
+    auto_error=False, bearerFormat="JWT", description="A JWT from the host app's backend."
+)
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Security(_BEARER)]
+
+
+async def _identity(request: Request, settings: SettingsDep, bearer: BearerDep) -> Identity:
+    token = bearer.credentials if bearer is not None else None
     verifier: TokenVerifier = request.app.state.verifier
     return await authenticate(
         settings, verifier, token, dev_user=request.headers.get(DEV_USER_HEADER)
