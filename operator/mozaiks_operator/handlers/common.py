@@ -11,7 +11,6 @@ from mozaiks_operator.errors import Blocked, InvalidSpec
 from mozaiks_operator.reconcile import Claims, Context
 from mozaiks_operator.status import Outcome
 
-
 # kopf passes an index to every handler as a keyword argument named by the index's id.
 CLAIMS_INDEX = "tenant_claims"
 

@@ -16,6 +16,20 @@ from mozaiks_operator.kube.client import Kube, KubeError, Obj
 StatusFn = Callable[[Obj, dict[str, Any]], dict[str, Any] | None]
 
 
+def merge_patch(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """The JSON merge patch (RFC 7386) from `before` to `after`: removed keys become null."""
+    patch: dict[str, Any] = {k: None for k in before.keys() - after.keys()}
+    for key, value in after.items():
+        old = before.get(key)
+        if isinstance(value, dict) and isinstance(old, dict):
+            sub = merge_patch(old, value)
+            if sub:
+                patch[key] = sub
+        elif value != old or key not in before:
+            patch[key] = value
+    return patch
+
+
 async def write_status(
     kube: Kube, kind: str, namespace: str, name: str, compute: StatusFn, *, body: Obj | None = None
 ) -> tuple[dict[str, Any], dict[str, Any]] | None:
@@ -33,7 +47,7 @@ async def write_status(
             return before, before
         patch = {
             "metadata": {"resourceVersion": obj["metadata"]["resourceVersion"]},
-            "status": after,
+            "status": merge_patch(before, after),
         }
         try:
             await kube.merge_patch(kind, namespace, name, patch, subresource="status")

@@ -203,7 +203,7 @@ def workflow(
     }
 
 
-def wait_ready(api: Api, namespace: str, name: str = "acme", timeout: float = 60) -> None:
+def wait_ready(api: Api, namespace: str, name: str = "acme", timeout: float = 90) -> None:
     def ready() -> bool:
         cond = api.condition("Tenant", namespace, name, "Ready")
         return cond is not None and cond["status"] == "True"

@@ -125,3 +125,12 @@ def test_workflow_never_valid_and_tenant_missing() -> None:
     assert served["message"] == "Tenant 'acme' not found in this namespace"
     s = workflow_status(_wf(duplicate_of="other"), {}, now=T0)
     assert _conds(s)["Served"]["reason"] == c.REASON_DUPLICATE_WORKFLOW
+
+
+def test_merge_patch_removes_keys() -> None:
+    from mozaiks_operator.kube.status import merge_patch
+
+    before = {"a": 1, "e": {"service": "s", "public": "p"}, "c": [1]}
+    after = {"a": 1, "e": {"service": "s"}, "c": [2], "n": 3}
+    assert merge_patch(before, after) == {"e": {"public": None}, "c": [2], "n": 3}
+    assert merge_patch(after, after) == {}
