@@ -25,6 +25,7 @@ from mozaiks_runtime.errors import (
     MozaiksError,
     RateLimited,
 )
+from mozaiks_runtime.logs import chat_context
 from mozaiks_runtime.metrics import Metrics
 from mozaiks_runtime.storage.base import ChatRecord, ChatStatus, NewEvent, Store
 from mozaiks_runtime.workflows.model import WorkflowDefinition
@@ -106,8 +107,9 @@ class RunManager:
             on_lost=task.cancel,
         )
         try:
-            async with lease:
-                await self._execute(plan)
+            with chat_context(chat.chat_id):  # every log line of the run names its chat
+                async with lease:
+                    await self._execute(plan)
         except Conflict:
             log.info("chat %s runs on another replica", chat.chat_id)
         except Exception:

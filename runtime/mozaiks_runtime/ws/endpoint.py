@@ -20,6 +20,7 @@ from mozaiks_runtime.auth.identity import Identity
 from mozaiks_runtime.chats.service import ChatService
 from mozaiks_runtime.config import Settings
 from mozaiks_runtime.errors import MozaiksError, NotFound, WorkflowNotFound
+from mozaiks_runtime.logs import chat_context
 from mozaiks_runtime.metrics import Metrics
 from mozaiks_runtime.storage.base import ChatRecord
 from mozaiks_runtime.ws.connection import Connection
@@ -118,7 +119,8 @@ async def chat_socket(
         on_sent=metrics.event_sent,
     )
     try:
-        await connection.run(Dispatcher(connection, service, identity), after_seq=after_seq)
+        with chat_context(chat.chat_id):
+            await connection.run(Dispatcher(connection, service, identity), after_seq=after_seq)
     except Exception:
         log.exception("socket of chat %s failed", chat.chat_id)
         if websocket.application_state == WebSocketState.CONNECTED:
