@@ -1,0 +1,162 @@
+"""The `mozaiks` console script, run as a process the way users run it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+
+import httpx
+import jwt
+import pytest
+
+from tests.integration.runtime.conftest import free_port
+
+pytestmark = pytest.mark.integration
+REPO = Path(__file__).resolve().parents[3]
+MOZAIKS = [sys.executable, "-m", "mozaiks_runtime"]
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MOZAIKS_")}
+    env.update(extra)
+    return env
+
+
+async def _run(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        *MOZAIKS,
+        *args,
+        env=env,
+        cwd=REPO,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+async def test_token_mint() -> None:
+    secret = "cli-secret-0123456789abcdef0123456789"
+    code, out, _ = await _run(
+        "token",
+        "mint",
+        "--user",
+        "u1",
+        "--app",
+        "demo",
+        "--admin",
+        "--ttl",
+        "2m",
+        "--chat",
+        "c9",
+        env=_env(MOZAIKS_JWT_SECRET=secret),
+    )
+    assert code == 0
+    claims = jwt.decode(out.strip(), secret, algorithms=["HS256"])
+    assert (claims["sub"], claims["app_id"], claims["chat_id"]) == ("u1", "demo", "c9")
+    assert claims["exp"] - claims["iat"] == 120
+    assert "mozaiks:admin" in json.dumps(claims)
+    code, _, err = await _run("token", "mint", "--user", "u", "--app", "a", env=_env())
+    assert code == 2 and "MOZAIKS_JWT_SECRET is not set" in err
+    code, _, err = await _run(
+        "token",
+        "mint",
+        "--user",
+        "u",
+        "--app",
+        "a",
+        "--ttl",
+        "soon",
+        env=_env(MOZAIKS_JWT_SECRET=secret),
+    )
+    assert code == 2 and "invalid ttl" in err
+
+
+async def test_workflow_validate(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.json"
+    broken.write_text(json.dumps({"name": "Bad Name", "agents": []}))
+    code, out, _ = await _run(
+        "workflow", "validate", str(REPO / "workflows" / "hello.json"), env=_env()
+    )
+    assert code == 0 and "hello.json: ok (hello version 1.0.0)" in out
+    code, out, err = await _run(
+        "workflow", "validate", str(REPO / "workflows" / "hello.json"), str(broken), env=_env()
+    )
+    assert code == 1
+    assert "hello.json: ok" in out
+    assert f"{broken}: $.name" in err and f"{broken}: $.agents" in err
+
+
+async def test_bad_settings_fail_fast_naming_the_variable() -> None:
+    code, _, err = await _run(
+        "runtime", env=_env(MOZAIKS_JWT_SECRET="s", MOZAIKS_MAX_FRAME_BYTES="9")
+    )
+    assert code == 2 and "MOZAIKS_MAX_FRAME_BYTES" in err
+    code, _, err = await _run("runtime", env=_env())
+    assert code == 2 and "no JWT key source" in err
+
+
+async def _serve_dev(
+    tmp_path: Path, **env: str
+) -> tuple[asyncio.subprocess.Process, list[str], int]:
+    port = free_port()
+    proc = await asyncio.create_subprocess_exec(
+        *MOZAIKS,
+        "runtime",
+        "--dev",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        env=_env(MOZAIKS_SQLITE_PATH=str(tmp_path / "db.sqlite3"), **env),
+        cwd=REPO,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    assert proc.stdout is not None
+    lines: list[str] = []
+    async with asyncio.timeout(30):
+        while not any(line.startswith("open http") for line in lines) or len(lines) < 3:
+            line = (await proc.stdout.readline()).decode()
+            assert line, lines
+            lines.append(line.rstrip("\n"))
+            if "AUTH IS OFF" in "".join(lines) and any(x.startswith("open") for x in lines):
+                break
+    return proc, lines, port
+
+
+async def test_dev_mode_prints_url_and_a_working_token(tmp_path: Path) -> None:
+    proc, lines, port = await _serve_dev(tmp_path)
+    try:
+        assert f"open http://127.0.0.1:{port}" in lines
+        token = lines[lines.index(f"open http://127.0.0.1:{port}") + 2]
+        async with (
+            httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client,
+            asyncio.timeout(30),
+        ):
+            while True:
+                try:
+                    if (await client.get("/api/ready")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.1)
+            mine = await client.get("/api/sessions", headers={"Authorization": f"Bearer {token}"})
+            assert mine.status_code == 200
+            assert (await client.get("/api/sessions")).status_code == 401  # auth stays on
+            assert (await client.get("/")).status_code == 200  # the dev page
+    finally:
+        proc.terminate()
+        await asyncio.wait_for(proc.wait(), 20)
+
+
+async def test_explicit_dev_auth_shouts(tmp_path: Path) -> None:
+    proc, lines, _ = await _serve_dev(tmp_path, MOZAIKS_DEV_AUTH="true")
+    try:
+        assert any("AUTH IS OFF" in line for line in lines)
+    finally:
+        proc.terminate()
+        await asyncio.wait_for(proc.wait(), 20)
