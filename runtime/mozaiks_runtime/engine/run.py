@@ -86,7 +86,6 @@ logger = logging.getLogger(__name__)
 # wait so that its timeout (with its `chat.input_timeout` event) normally fires first.
 WAIT_MARGIN_SECONDS = 5.0
 KICKOFF = "Start."
-MAX_FAILURE_CHARS = 300
 
 
 class UserInputRequest(HumanInputRequest):
@@ -235,7 +234,13 @@ class _Run:
         except MozaiksError:
             raise
         except Exception as exc:  # the provider or a tool failed in a way AG2 did not absorb
-            logger.warning("turn of %s failed", agent.name, exc_info=True)
+            logger.warning(
+                "turn of %s failed: %s: %s",
+                agent.name,
+                type(exc).__name__,
+                exc,
+                extra={"chat_id": self.request.chat_id},
+            )
             raise EngineFailed(_failure(agent.name, exc)) from exc
 
     # ── one agent turn ──────────────────────────────────────────────────────
@@ -496,5 +501,8 @@ def _json_object(text: str) -> dict[str, Any] | None:
 
 
 def _failure(agent: str, exc: BaseException) -> str:
-    text = f"{agent}: {type(exc).__name__}: {exc}"
-    return text if len(text) <= MAX_FAILURE_CHARS else text[: MAX_FAILURE_CHARS - 1] + "…"
+    """What the user may read: the agent and the kind of failure, never the provider's response
+    body or addresses (those are logged)."""
+    status = getattr(exc, "status_code", None)
+    kind = type(exc).__name__ + (f" {status}" if isinstance(status, int) else "")
+    return f"{agent}: the model provider or a tool failed ({kind})"

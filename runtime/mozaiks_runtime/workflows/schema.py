@@ -112,7 +112,7 @@ def _key_problems(node: object, path: str = "$") -> Iterator[str]:
             if key.startswith("$") or "." in key or "\x00" in key:
                 yield (
                     f"{_join(path, key)}: key {key!r} must not start with '$' or contain '.' "
-                    "(documents are stored in MongoDB; inline JSON Schema '$ref'/'$defs')"
+                    "(workflows are stored in MongoDB; write JSON Schemas without $ref/$defs)"
                 )
             yield from _key_problems(value, _join(path, key))
     elif isinstance(node, list):

@@ -390,9 +390,13 @@ async def test_a_slow_python_tool_times_out_as_a_tool_error(
 async def test_a_provider_failure_is_an_engine_failure(
     fake_llm: FakeLLM, runner: AG2Runner
 ) -> None:
-    fake_llm.script(Reply.fail(503, "overloaded"))
-    with pytest.raises(EngineFailed, match="Helper"):
+    fake_llm.script(Reply.fail(503, "overloaded at 10.0.0.7"))
+    with pytest.raises(EngineFailed) as info:
         await runner.run(request(definition(ONE)), RecordingIO())
+    assert info.value.message == (
+        "Helper: the model provider or a tool failed (InternalServerError 503)"
+    )
+    assert "10.0.0.7" not in info.value.message  # the provider's body stays in the logs
 
 
 async def test_a_resumed_chat_gets_its_history_back(fake_llm: FakeLLM, runner: AG2Runner) -> None:
