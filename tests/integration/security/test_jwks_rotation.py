@@ -13,6 +13,7 @@ import json
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import jwt
@@ -25,6 +26,7 @@ from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 from mozaiks_runtime.auth.verify import TokenVerifier
 from mozaiks_runtime.config import Settings
 from mozaiks_runtime.errors import AuthError
+from tests.integration.runtime.conftest import APP, base_settings, serve
 
 pytestmark = pytest.mark.integration
 
@@ -250,3 +252,34 @@ async def test_wrong_issuer_or_audience_from_a_valid_key_is_refused(
         await v.verify(token(k1, "k1", aud="another-service"))
     with pytest.raises(AuthError):
         await v.verify(token(k1, "k1", app_id="another-app"))
+
+
+async def test_a_runtime_verifies_tokens_through_its_jwks_url(
+    idp: JwksServer, tmp_path: Path
+) -> None:
+    """The whole path: MOZAIKS_JWT_JWKS_URL on a real server, RS256 and ES256 keys, one fetch."""
+    rsa_k, ec_k, stranger = rsa_key(), ec.generate_private_key(ec.SECP256R1()), rsa_key()
+    idp.keys = [jwk_of(rsa_k, "r1"), jwk_of(ec_k, "e1")]
+    settings = base_settings(
+        tmp_path,
+        jwt_secret=None,
+        jwt_jwks_url=idp.url,
+        jwt_issuer="https://idp.test",
+        jwt_audience="mozaiks",
+    )
+    async with serve(settings) as rt:
+        for good in (token(rsa_k, "r1", app_id=APP), token(ec_k, "e1", alg="ES256", app_id=APP)):
+            response = await rt.http.get(
+                "/api/sessions", headers={"Authorization": f"Bearer {good}"}
+            )
+            assert response.status_code == 200, response.text
+        for bad in (
+            token(stranger, "r1", app_id=APP),  # a known kid, the wrong key
+            token(stranger, "unknown", app_id=APP),
+            token(rsa_k, "r1", app_id="another-app"),
+        ):
+            response = await rt.http.get(
+                "/api/sessions", headers={"Authorization": f"Bearer {bad}"}
+            )
+            assert response.status_code == 401
+        assert idp.fetches == 1  # cached; the unknown kid came too soon after to refetch
