@@ -39,8 +39,10 @@ from mozaiks_runtime.storage.base import (
     to_millis,
     utcnow,
 )
+from mozaiks_runtime.storage.batching import GroupCommit
 
 T = TypeVar("T")
+_Append = tuple[str, str, Sequence[NewEvent]]  # (app_id, chat_id, events)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS chats (
@@ -94,6 +96,7 @@ class SqliteStore:
         self._conn: sqlite3.Connection | None = None
         # One thread owns the connection: calls are serialised in submission order.
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-store")
+        self._appends: GroupCommit[_Append, list[StoredEvent]] = GroupCommit(self._append_batch)
 
     async def _call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         def run() -> T:
@@ -128,6 +131,8 @@ class SqliteStore:
             await asyncio.get_running_loop().run_in_executor(self._executor, open_db)
 
     async def close(self) -> None:
+        await self._appends.drain()
+
         def close_db() -> None:
             if self._conn is not None:
                 self._conn.close()
@@ -222,39 +227,30 @@ class SqliteStore:
     async def append_events(
         self, app_id: str, chat_id: str, events: Sequence[NewEvent]
     ) -> list[StoredEvent]:
-        def append(c: sqlite3.Connection) -> list[StoredEvent]:
-            c.execute("BEGIN IMMEDIATE")
-            (last,) = c.execute(
-                "SELECT COALESCE(MAX(seq), 0) FROM events WHERE app_id=? AND chat_id=?",
-                (app_id, chat_id),
-            ).fetchone()
-            stored = [
-                StoredEvent(app_id, chat_id, last + i, e.type, e.data, e.timestamp)
-                for i, e in enumerate(events, start=1)
-            ]
-            c.executemany(
-                "INSERT INTO events (app_id, chat_id, seq, type, data, ts) VALUES (?,?,?,?,?,?)",
-                [
-                    (
-                        app_id,
-                        chat_id,
-                        s.seq,
-                        s.type,
-                        json.dumps(dict(s.data)),
-                        to_millis(s.timestamp),
-                    )
-                    for s in stored
-                ],
-            )
-            if stored:
-                c.execute(
-                    "UPDATE chats SET last_seq=? WHERE app_id=? AND chat_id=?",
-                    (stored[-1].seq, app_id, chat_id),
-                )
-            c.execute("COMMIT")
-            return stored
+        if not events:
+            return []
+        return await self._appends.submit((app_id, chat_id, events))
 
-        return await self._call(append)
+    async def _append_batch(self, batch: Sequence[_Append]) -> list[list[StoredEvent] | Exception]:
+        """One transaction for the round; a savepoint per append, so that one failing append
+        (a duplicate seq from another process) fails alone."""
+
+        def write(c: sqlite3.Connection) -> list[list[StoredEvent] | Exception]:
+            results: list[list[StoredEvent] | Exception] = []
+            c.execute("BEGIN IMMEDIATE")
+            for app_id, chat_id, events in batch:
+                c.execute("SAVEPOINT one_append")
+                try:
+                    results.append(_append_one(c, app_id, chat_id, events))
+                    c.execute("RELEASE one_append")
+                except sqlite3.IntegrityError:
+                    c.execute("ROLLBACK TO one_append")
+                    c.execute("RELEASE one_append")
+                    results.append(Conflict("another writer appended to this chat"))
+            c.execute("COMMIT")
+            return results
+
+        return await self._call(write)
 
     async def events_after(
         self, app_id: str, chat_id: str, after_seq: int = 0, limit: int = 1000
@@ -401,6 +397,30 @@ class SqliteStore:
     async def release_lease(self, name: str, owner: str) -> None:
         sql = "DELETE FROM leases WHERE name=? AND owner=?"
         await self._call(lambda c: c.execute(sql, (name, owner)))
+
+
+def _append_one(
+    c: sqlite3.Connection, app_id: str, chat_id: str, events: Sequence[NewEvent]
+) -> list[StoredEvent]:
+    (last,) = c.execute(
+        "SELECT COALESCE(MAX(seq), 0) FROM events WHERE app_id=? AND chat_id=?", (app_id, chat_id)
+    ).fetchone()
+    stored = [
+        StoredEvent(app_id, chat_id, last + i, e.type, e.data, e.timestamp)
+        for i, e in enumerate(events, start=1)
+    ]
+    c.executemany(
+        "INSERT INTO events (app_id, chat_id, seq, type, data, ts) VALUES (?,?,?,?,?,?)",
+        [
+            (app_id, chat_id, s.seq, s.type, json.dumps(dict(s.data)), to_millis(s.timestamp))
+            for s in stored
+        ],
+    )
+    c.execute(
+        "UPDATE chats SET last_seq=? WHERE app_id=? AND chat_id=?",
+        (stored[-1].seq, app_id, chat_id),
+    )
+    return stored
 
 
 def _chat(row: Sequence[Any]) -> ChatRecord:
