@@ -14,6 +14,7 @@ from playwright.async_api import Browser, expect
 
 from tests.browser.conftest import BrowserSession, RuntimeProcess, new_session, serve
 from tests.browser.widget import (
+    ROOT,
     answer_input,
     open_dev_page,
     send_message,
@@ -122,3 +123,30 @@ async def test_a_message_the_runtime_refuses_is_marked_and_explained(
     await expect(page.locator(".mzk-msg--user:not(.mzk-msg--failed)")).to_have_text(
         ["Somewhere sunny"]
     )
+
+
+async def test_a_refused_socket_stops_retrying_and_says_why(
+    session: BrowserSession, runtime: RuntimeProcess
+) -> None:
+    page = session.page
+    await open_dev_page(page, runtime)
+    chat_id = await start_chat(page, "hello")
+
+    # That chat belongs to another workflow: the runtime closes the socket with 1008. The widget
+    # tries once more with a fresh token, then stops and tells the user.
+    # The token goes in the query here: the runtime accepts a refused socket without echoing the
+    # `bearer` subprotocol, so with the header transport Chromium fails the handshake and never
+    # sees the 1008 (reported to the runtime's owners; one line in ws/endpoint.py::_refuse).
+    await page.evaluate("window.mozaiksChat.init({tokenTransport: 'query'})")
+    sockets: list[str] = []
+    page.on("websocket", lambda ws: sockets.append(ws.url))
+    await page.evaluate(
+        "(id) => window.mozaiksChat.open({workflow_name: 'trip_planner', chat_id: id})", chat_id
+    )
+    await page.wait_for_selector(f'{ROOT}[data-connection="failed"]', state="attached")
+    banner = page.locator(".mzk-banner")
+    await expect(banner).to_contain_text("This chat could not be found, or it is not yours.")
+    await expect(page.locator(".mzk-status")).to_have_text("Disconnected")
+    await session.screenshot("11-socket-refused")
+    assert len(sockets) == 2, sockets
+    assert all("access_token=" in url for url in sockets)

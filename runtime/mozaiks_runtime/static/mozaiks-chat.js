@@ -60,6 +60,14 @@
     INTERNAL_ERROR: "Something went wrong on the service side.",
   };
 
+  // Why the runtime refused a socket (close 1008, its short reason) → plain words.
+  const REFUSAL_TEXT = {
+    unauthorized: "Your sign-in has expired or is not valid. Please sign in again.",
+    forbidden: "You are not allowed to open this chat.",
+    "chat not found": "This chat could not be found, or it is not yours.",
+    "unknown workflow": "This assistant is not available.",
+  };
+
   const CONNECTION_TEXT = {
     idle: "Not connected",
     connecting: "Connecting…",
@@ -431,7 +439,6 @@
       const useProtocol = token && this.config.tokenTransport !== "query";
       const ws = useProtocol ? new WebSocket(url, ["bearer", token]) : new WebSocket(url);
       this.socket = ws;
-      ws.onopen = () => this.onSocketOpen(ws);
       ws.onmessage = (ev) => this.onSocketMessage(ws, ev);
       ws.onclose = (ev) => this.onSocketClose(ws, ev);
     }
@@ -451,13 +458,6 @@
       if (this.connection === "open" || this.connection === "connecting") return;
       if (manual) this.authRetried = false;
       if (this.socket === null) this.connect();
-    }
-
-    onSocketOpen(ws) {
-      if (ws !== this.socket) return;
-      this.attempt = 0;
-      this.authRetried = false;
-      this.setConnection("open");
     }
 
     onSocketMessage(ws, ev) {
@@ -488,8 +488,8 @@
         return;
       }
       this.setConnection("failed");
-      const reason = ev.reason ? ` (${ev.reason})` : "";
-      this.setBanner(`You are not allowed to open this chat. Your sign-in may have expired${reason}.`, true);
+      const text = REFUSAL_TEXT[ev.reason] || "The service refused this chat. Your sign-in may have expired.";
+      this.setBanner(text, true);
     }
 
     scheduleReconnect(why) {
@@ -553,6 +553,11 @@
     }
 
     onChatMeta(data) {
+      // Only now is the socket really served: the runtime accepts a refused socket just to
+      // close it with a reason (1008/1013), so "open" alone proves nothing.
+      this.attempt = 0;
+      this.authRetried = false;
+      this.setConnection("open");
       if (this.connectedOnce) {
         // A reconnect: ask for anything above what we hold (the server never repeats itself).
         this.send({ type: "client.resume", chat_id: this.chat.chatId, last_seq: this.lastSeq, lastClientIndex: this.lastSeq });
