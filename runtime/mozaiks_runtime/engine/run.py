@@ -402,9 +402,13 @@ class _CallbackTool(Tool):
         for mw in middleware:
             execution = _wrap(mw, execution)
 
-        async def execute(event: ToolCallEvent, context: Context) -> None:
-            result = await execution(event, context)
-            await context.send(result)
+        turn_context = context
+
+        # The turn's context is captured rather than injected: an injected `Context` parameter
+        # is resolved by fast_depends in a worker thread, a thread hop per call.
+        async def execute(event: ToolCallEvent) -> None:
+            result = await execution(event, turn_context)
+            await turn_context.send(result)
 
         called = cast("Condition", ToolCallEvent.name == self.name)  # a Condition at runtime
         stack.enter_context(context.stream.where(called).sub_scope(execute))
