@@ -190,7 +190,8 @@ class _Run:
                 return self._outcome(speaker, state, awaiting_user=reason != build.CLOSE_TERMINATE)
             if state.turn_count >= wf.max_turns:
                 logger.info("run reached max_turns", extra={"chat_id": request.chat_id})
-                return self._outcome(speaker, state, awaiting_user=True, summary="max_turns")
+                # paused, not finished: the user's next message goes to the agent due next
+                return self._outcome(nxt, state, awaiting_user=True, summary="max_turns")
             speaker = nxt
 
     def _first_speaker(self) -> str:

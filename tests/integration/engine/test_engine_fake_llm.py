@@ -442,7 +442,7 @@ async def test_max_turns_pauses_the_run(fake_llm: FakeLLM, runner: AG2Runner) ->
     io = RecordingIO()
     outcome = await runner.run(request(wf), io)
     assert io.speakers() == ["Ping", "Pong", "Ping"]
-    assert outcome.awaiting_user and outcome.summary == "max_turns" and outcome.last_agent == "Ping"
+    assert outcome.awaiting_user and outcome.summary == "max_turns" and outcome.last_agent == "Pong"
     assert fake_llm.pending == 1
 
 
