@@ -112,7 +112,8 @@ class RunRequest:
 class RunOutcome:
     status: Literal["completed", "failed", "stopped"]
     summary: str = ""
-    # The last agent to speak and the open context, so a later run continues where this one ended.
+    # The agent a later run continues with (the last to speak; after max_turns, the one due next)
+    # and the open context, so a later run continues where this one ended.
     last_agent: str | None = None
     context: Mapping[str, Any] = field(default_factory=dict)
     # completed + awaiting_user: the workflow handed the turn to the user (hand-off target
