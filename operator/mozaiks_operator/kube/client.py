@@ -73,9 +73,13 @@ class Kube:
         self._api = api
 
     @classmethod
-    async def connect(cls) -> Kube:
-        """In-cluster credentials when running in a pod, else $KUBECONFIG / ~/.kube/config."""
+    async def connect(cls, kubeconfig: str | None = None) -> Kube:
+        """`kubeconfig` if given; else in-cluster credentials when running in a pod, else
+        $KUBECONFIG / ~/.kube/config (as kubernetes_asyncio found them when imported)."""
         cfg = client.Configuration()
+        if kubeconfig is not None:
+            await config.load_kube_config(config_file=kubeconfig, client_configuration=cfg)
+            return cls(client.ApiClient(configuration=cfg))
         try:
             config.load_incluster_config(client_configuration=cfg)  # type: ignore[no-untyped-call]
         except config.ConfigException:
