@@ -364,7 +364,7 @@
     async displayName(workflowName) {
       // The public catalog (GET /api/workflows, no token) names each workflow for people.
       if (!this.catalog) {
-        this.catalog = fetch(new URL("/api/workflows", this.runtimeBase()), { headers: { Accept: "application/json" } })
+        this.catalog = fetch(new URL("api/workflows", this.runtimeBase()), { headers: { Accept: "application/json" } })
           .then((res) => (res.ok ? res.json() : {}))
           .catch(() => ({}));
       }
@@ -382,7 +382,11 @@
     // ── HTTP ──
 
     runtimeBase() {
-      return new URL(this.config.runtimeUrl || scriptBase(), window.location.href);
+      // Default: where this script came from, minus its static/ folder. Paths below are relative
+      // to this base, so a runtime behind a path prefix (https://host/chat/) works as well.
+      const base = new URL(this.config.runtimeUrl || new URL("..", scriptBase()).href, window.location.href);
+      if (!base.pathname.endsWith("/")) base.pathname += "/";
+      return base;
     }
 
     async fetchToken() {
@@ -401,7 +405,7 @@
 
     async startChat(workflowName) {
       const token = await this.fetchToken();
-      const path = `/api/chats/${encodeURIComponent(this.config.appId)}/${encodeURIComponent(workflowName)}/start`;
+      const path = `api/chats/${encodeURIComponent(this.config.appId)}/${encodeURIComponent(workflowName)}/start`;
       const headers = { "Content-Type": "application/json", Accept: "application/json" };
       if (token) headers.Authorization = `Bearer ${token}`;
       const res = await fetch(new URL(path, this.runtimeBase()), { method: "POST", headers, body: "{}" });
@@ -416,7 +420,7 @@
       const base = this.runtimeBase();
       const { workflowName, chatId } = this.chat;
       const parts = [workflowName, this.config.appId, chatId, this.config.userId].map(encodeURIComponent);
-      const url = new URL(`/ws/${parts.join("/")}`, base);
+      const url = new URL(`ws/${parts.join("/")}`, base);
       url.protocol = base.protocol === "https:" ? "wss:" : "ws:";
       if (this.lastSeq > 0) url.searchParams.set("last_seq", String(this.lastSeq));
       if (token && this.config.tokenTransport === "query") url.searchParams.set("access_token", token);
@@ -549,7 +553,7 @@
       const ws = this.socket;
       this.socket = null;
       if (ws) ws.close(4000, "sequence gap");
-      this.connect();
+      this.scheduleReconnect("Catching up.");
     }
 
     onChatMeta(data) {
@@ -676,6 +680,8 @@
       echo.node.classList.remove("mzk-msg--pending");
       echo.node.classList.add("mzk-msg--failed");
       echo.node.title = "Not delivered";
+      const card = echo.requestId && this.inputCards.get(echo.requestId);
+      if (card && card.getAttribute("data-state") === "sent") this.markCard(card, "open", "Waiting for your answer");
     }
 
     setActivity(text) {
