@@ -112,9 +112,12 @@ def configure_logging(settings: Settings, stream: IO[str] | None = None) -> logg
     root.addHandler(handler)
     root.setLevel(settings.log_level.upper())
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        # uvicorn's own logging config (if any ran before) gives these loggers handlers that
+        # bypass the redaction, no propagation and levels of their own: undo all three.
         logger = logging.getLogger(name)
         logger.handlers.clear()
         logger.propagate = True
+        logger.setLevel(logging.NOTSET)
     return handler
 
 

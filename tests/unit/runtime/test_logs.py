@@ -5,9 +5,11 @@ from __future__ import annotations
 import io
 import json
 import logging
+import logging.config
 from collections.abc import Iterator
 
 import pytest
+import uvicorn.config
 
 from mozaiks_runtime.auth.mint import mint_token
 from mozaiks_runtime.config import Settings
@@ -96,3 +98,29 @@ def test_uvicorn_access_log_is_redacted(captured: io.StringIO) -> None:
     )
     (entry,) = lines(captured)
     assert TOKEN not in entry["message"] and "access_token=[redacted]" in entry["message"]
+
+
+def test_uvicorn_logging_configured_earlier_is_taken_over() -> None:
+    """uvicorn's default config (own handlers, no propagation, WARNING) must not survive:
+    its access log would print `?access_token=` unredacted, or nothing at all."""
+    root = logging.getLogger()
+    saved_handlers, saved_level = list(root.handlers), root.level
+    logging.config.dictConfig(
+        {
+            **uvicorn.config.LOGGING_CONFIG,
+            "loggers": {
+                name: {**cfg, "level": "WARNING"}
+                for name, cfg in uvicorn.config.LOGGING_CONFIG["loggers"].items()
+            },
+        }
+    )
+    stream = io.StringIO()
+    try:
+        configure_logging(Settings.load(app_id="acme", jwt_secret=SECRET), stream)
+        logging.getLogger("uvicorn.access").info("GET /ws/x?access_token=%s", TOKEN)
+    finally:
+        root.handlers[:] = saved_handlers
+        root.setLevel(saved_level)
+    (entry,) = lines(stream)
+    assert entry["logger"] == "uvicorn.access"
+    assert TOKEN not in entry["message"]
