@@ -76,6 +76,8 @@ class Settings(BaseSettings):
     max_frame_bytes: int = Field(64 * 1024, ge=1024)
     heartbeat_seconds: float = Field(25.0, gt=0)
     max_connections: int = Field(10_000, ge=1)
+    # Frames buffered per socket; a socket that falls further behind catches up from the store.
+    ws_queue_frames: int = Field(1024, ge=8)
 
     # Replicas
     replica_id: str = Field(default_factory=socket.gethostname)

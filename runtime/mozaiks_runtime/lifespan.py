@@ -53,7 +53,7 @@ def build_lifespan(
             await registry.start()
             for source, problems in registry.errors().items():
                 log.warning("workflow %s not loaded: %s", source, "; ".join(problems))
-            hub = Hub()
+            hub = Hub(settings.ws_queue_frames)
             budget = BudgetGuard(store, settings)
             pending = PendingRequests(store)
             ports = RunPorts(

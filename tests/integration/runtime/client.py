@@ -5,10 +5,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import socket
 from typing import Any
+from urllib.parse import urlsplit
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
+
+
+def _small_buffer_socket(url: str) -> socket.socket:
+    """A client socket with a tiny receive buffer, so the server feels backpressure at once
+    (set before connecting: the TCP window is fixed at the handshake)."""
+    host, port = urlsplit(url).hostname, urlsplit(url).port
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect((host, port))
+    sock.setblocking(False)
+    return sock
 
 
 class ChatSocket:
@@ -22,6 +35,14 @@ class ChatSocket:
     async def open(cls, url: str, token: str | None, *, via: str = "subprotocol") -> ChatSocket:
         if token is not None and via == "subprotocol":
             ws = await connect(url, subprotocols=["bearer", token], open_timeout=10)  # type: ignore[list-item]
+        elif token is not None and via == "slow":
+            ws = await connect(
+                url,
+                subprotocols=["bearer", token],  # type: ignore[list-item]
+                sock=_small_buffer_socket(url),
+                max_queue=1,
+                open_timeout=10,
+            )
         elif token is not None:
             sep = "&" if "?" in url else "?"
             ws = await connect(f"{url}{sep}access_token={token}", open_timeout=10)

@@ -2,7 +2,8 @@
 is the chat service and its edges, not AG2. It speaks only through RunIO, like the real one.
 
 Workflow `scripted`: a greeting with usage, an input request, a tool call and result, a UI tool,
-then a closing message that quotes both answers. Workflow `stream`: numbered messages, slowly;
+then a closing message that quotes both answers. Workflow `flood`: large messages with no
+pause. Workflow `stream`: numbered messages, slowly;
 a run continues after the last number already in its history (so a restarted run neither
 repeats nor skips one).
 """
@@ -10,7 +11,9 @@ repeats nor skips one).
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import random
 
 from mozaiks_runtime.config import Settings
 from mozaiks_runtime.engine.base import (
@@ -27,6 +30,8 @@ from mozaiks_runtime.engine.base import (
 
 STREAM_COUNT = 30
 STREAM_DELAY = 0.05
+FLOOD_COUNT = 300
+FLOOD_SIZE = 20_000
 
 
 class ScriptedRunner:
@@ -39,6 +44,8 @@ class ScriptedRunner:
         self.requests.append(request)
         if request.workflow.name == "stream":
             return await self._stream(request, io)
+        if request.workflow.name == "flood":
+            return await self._flood(io)
         return await self._scripted(request, io)
 
     async def _scripted(self, request: RunRequest, io: RunIO) -> RunOutcome:
@@ -67,6 +74,14 @@ class ScriptedRunner:
             await asyncio.sleep(self.stream_delay)
             await io.emit(TextMessage(agent, f"message {n}"))
         return RunOutcome("completed", summary="streamed", last_agent=agent)
+
+    async def _flood(self, io: RunIO) -> RunOutcome:
+        """Large messages as fast as they persist: faster than a client that does not read."""
+        for n in range(1, FLOOD_COUNT + 1):
+            # Incompressible, or permessage-deflate would shrink it to nothing on the wire.
+            noise = base64.b64encode(random.Random(n).randbytes(FLOOD_SIZE * 3 // 4)).decode()
+            await io.emit(TextMessage("Flooder", f"{n}:{noise}"))
+        return RunOutcome("completed", summary="flooded", last_agent="Flooder")
 
 
 def build_runner(settings: Settings) -> ScriptedRunner:

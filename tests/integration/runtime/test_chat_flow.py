@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 
 from tests.integration.runtime.client import ChatSocket
-from tests.integration.runtime.conftest import Runtime
+from tests.integration.runtime.conftest import Runtime, base_settings, serve
 
 pytestmark = pytest.mark.integration
 
@@ -207,3 +208,47 @@ async def test_agent_driven_run_outlives_its_socket(runtime: Runtime) -> None:
     texts = [e["data"]["content"] for e in page.json()["events"] if e["type"] == "chat.text"]
     assert texts == [f"message {n}" for n in range(1, 31)]
     assert page.json()["events"][-1]["type"] == "chat.run_complete"
+
+
+async def test_a_slow_socket_catches_up_from_the_store(tmp_path: Path) -> None:
+    async with serve(base_settings(tmp_path, ws_queue_frames=8)) as rt:
+        slow = await ChatSocket.open(rt.ws_url("flood", "c_flood"), rt.token(), via="slow")
+        await asyncio.sleep(1.0)  # not reading: the server's buffers fill, its hub queue overflows
+        await slow.until("chat.run_complete", wait=60)
+        texts = [f["data"]["content"].split(":")[0] for f in slow.of_type("chat.text")]
+        assert texts == [str(n) for n in range(1, 301)]
+        assert_gap_free(slow.seqs())
+        await slow.close()
+
+
+async def test_start_workflow_moves_the_socket_to_a_new_chat(runtime: Runtime) -> None:
+    sock = await runtime.socket("scripted", "c_first")
+    await sock.until("chat_meta")
+    await sock.send(
+        {
+            "type": "chat.start_workflow",
+            "workflow_name": "scripted",
+            "initial_message": "Second chat",
+            "frontend_context": {"page": "pricing"},
+        }
+    )
+    started = await sock.until("chat.workflow_started")
+    new_id = started["data"]["chat_id"]
+    assert new_id != "c_first"
+    assert started["data"] | {"chat_id": ""} == {
+        "chat_id": "",
+        "workflow_name": "scripted",
+        "app_id": "demo",
+        "user_id": "alice",
+    }
+    text = await sock.until("chat.text", agent="Planner")
+    assert text["chat_id"] == new_id and text["data"]["content"] == "Hello! You said: Second chat"
+    request = await sock.until("chat.input_request")
+    assert request["chat_id"] == new_id
+    assert runtime.runner is not None
+    assert runtime.runner.requests[-1].context["page"] == "pricing"
+    await sock.send({"type": "chat.start_workflow", "workflow_name": "nope"})
+    assert (await sock.until("chat.error"))["data"]["error_code"] == "WORKFLOW_NOT_FOUND"
+    await sock.close()
+    listed = await runtime.http.get("/api/sessions", headers=runtime.auth())
+    assert {s["chat_id"] for s in listed.json()["sessions"]} == {"c_first", new_id}
