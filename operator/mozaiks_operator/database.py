@@ -20,7 +20,6 @@ from mozaiks_operator.errors import Blocked
 # The marker collection: MongoDB creates a database on its first write, so we write one.
 MARKER_COLLECTION = "_mozaiks"
 USER_NOT_FOUND = 11
-USER_EXISTS = 51003
 NOT_IMPLEMENTED = 238
 
 
@@ -63,9 +62,13 @@ class DatabaseAdmin:
     async def close(self) -> None:
         await self._client.close()
 
-    async def ensure(self, *, database: str, username: str, password: str) -> DatabaseCredentials:
+    async def ensure(
+        self, *, database: str, username: str, password: str, known: bool = False
+    ) -> DatabaseCredentials:
         """Make sure the database and its user exist, with this password and its role.
 
+        `known`: the password is the one stored earlier; then an existing user is left as it is
+        (setting a password costs the server a SCRAM key derivation on every pass).
         Raises Blocked(DatabaseUnreachable) when the server cannot be reached or refuses.
         """
         db = self._client[database]
@@ -74,12 +77,11 @@ class DatabaseAdmin:
             await db[MARKER_COLLECTION].update_one(
                 {"_id": "tenant"}, {"$set": {"managedBy": c.MANAGED_BY}}, upsert=True
             )
-            try:
+            exists = bool((await db.command("usersInfo", username)).get("users"))
+            if not exists:
                 await _user_command(db, "createUser", username, password, roles)
-            except OperationFailure as exc:
-                if exc.code != USER_EXISTS and "already exists" not in str(exc):
-                    raise
-                # Kept across a Retain deletion, or the Secret was lost: converge on ours.
+            elif not known:
+                # Kept by a Retain deletion, or its Secret was lost: converge on a new password.
                 await _user_command(db, "updateUser", username, password, roles)
         except PyMongoError as exc:
             raise Blocked(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import logging
 import secrets
+import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -102,6 +103,7 @@ async def ensure_database(ctx: Context, tenant: Tenant) -> DatabaseCredentials |
         database=tenant.spec.database_name,
         username=tenant.spec.database_user,
         password=password or secrets.token_urlsafe(24),
+        known=password is not None,
     )
 
 
@@ -161,6 +163,7 @@ async def reconcile_tenant(
     Reads the Tenant fresh (callers may hold an old body). Returns None when the Tenant is gone or
     being deleted; otherwise the outcome, whose `error` the caller maps to kopf's retry kinds.
     """
+    started = time.perf_counter()
     body = await ctx.kube.get(c.TENANT_KIND, namespace, name)
     if body is None or body["metadata"].get("deletionTimestamp"):
         return None
@@ -177,6 +180,14 @@ async def reconcile_tenant(
         except OperatorError as err:
             outcome = Outcome(tenant.generation, await _observe_only(ctx, tenant), error=err)
     await report(ctx, body, outcome)
+    problem = outcome.error.reason if outcome.error else "ok"
+    log.info(
+        "tenant %s/%s reconciled in %.1f ms (%s)",
+        namespace,
+        name,
+        (time.perf_counter() - started) * 1000,
+        problem,
+    )
     return outcome
 
 
