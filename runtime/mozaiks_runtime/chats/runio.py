@@ -14,7 +14,7 @@ from mozaiks_runtime.chats.pending import PendingRequests
 from mozaiks_runtime.engine.base import EngineEvent, ModelUsage
 from mozaiks_runtime.errors import InputTimeout
 from mozaiks_runtime.storage.base import ChatStatus, NewEvent, UsageRecord
-from mozaiks_runtime.usage.accounting import usage_delta_data
+from mozaiks_runtime.usage.accounting import RunUsage, usage_delta_data
 
 
 class UsageSink(Protocol):
@@ -29,25 +29,6 @@ class BudgetCheck(Protocol):
     """usage/budgets.py's BudgetGuard: raises BudgetExceeded when no tokens are left."""
 
     async def check(self, *, app_id: str, user_id: str) -> None: ...
-
-
-@dataclass(slots=True)
-class UsageTally:
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    calls: int = 0
-
-    @property
-    def total_tokens(self) -> int:
-        return self.prompt_tokens + self.completion_tokens
-
-    def summary(self) -> dict[str, int]:
-        return {
-            "prompt_tokens": self.prompt_tokens,
-            "completion_tokens": self.completion_tokens,
-            "total_tokens": self.total_tokens,
-            "calls": self.calls,
-        }
 
 
 @dataclass(slots=True)
@@ -68,7 +49,7 @@ class ChatRunIO:
     ports: RunPorts
     set_status: Callable[[ChatStatus], Awaitable[None]]
     add_tokens: Callable[[int], Awaitable[None]]
-    tally: UsageTally = field(default_factory=UsageTally)
+    tally: RunUsage = field(default_factory=RunUsage)  # this run's calls, for usage_summary
 
     async def _append(self, *new: NewEvent) -> None:
         await self.ports.journal.append(self.scope.app_id, self.scope.chat_id, new)
@@ -93,9 +74,7 @@ class ChatRunIO:
             workflow_name=scope.workflow_name,
             usage=usage,
         )
-        self.tally.prompt_tokens += record.prompt_tokens
-        self.tally.completion_tokens += record.completion_tokens
-        self.tally.calls += 1
+        self.tally.add(record)
         await self.add_tokens(record.total_tokens)
         return NewEvent(events.USAGE_DELTA, usage_delta_data(record))
 

@@ -156,7 +156,8 @@ class RunManager:
         tail = []
         if failure is not None:
             tail.append(NewEvent(events.ERROR, events.error_data(failure[2], failure[1])))
-        tail.append(NewEvent(events.USAGE_SUMMARY, io.tally.summary()))
+        summary = io.tally.summary_data(chat_id=chat.chat_id, workflow_name=chat.workflow_name)
+        tail.append(NewEvent(events.USAGE_SUMMARY, summary))
         tail.append(
             NewEvent(
                 events.RUN_COMPLETE,

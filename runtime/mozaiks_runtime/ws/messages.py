@@ -179,13 +179,24 @@ class UsageDeltaData(_Data):
     completion_tokens: int
     total_tokens: int
     duration_sec: float
+    cost: float = 0.0  # from the deployment's price table (MOZAIKS_PRICE_TABLE)
 
 
-class UsageSummaryData(_Data):
+class UsageTotalsData(_Data):
+    calls: int
     prompt_tokens: int
     completion_tokens: int
     total_tokens: int
-    calls: int
+    cost: float = 0.0
+    duration_sec: float = 0.0
+
+
+class UsageSummaryData(UsageTotalsData):
+    """The run's totals (usage/accounting.py's RunUsage), overall and per model."""
+
+    chat_id: str
+    workflow_name: str
+    by_model: dict[str, UsageTotalsData] = Field(default_factory=dict)
 
 
 class RunCompleteData(_Data):

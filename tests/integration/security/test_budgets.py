@@ -34,6 +34,7 @@ async def test_user_budget_stops_a_run_at_the_next_model_call_then_refuses_new_r
         llm_api_key="test-key",
         llm_model=fake_llm.model,
         budget_user_daily_tokens=100,
+        price_table={"fake": {"prompt": 1.0, "completion": 2.0}},  # per 1,000; prefix match
     )
     async with serve(settings, runner_factory=default_runner) as rt:
         status, body = await new_chat(rt, "alice", "relay")
@@ -56,6 +57,11 @@ async def test_user_budget_stops_a_run_at_the_next_model_call_then_refuses_new_r
             f["data"]["agent"] for f in sock.of_type("chat.text") if f["data"]["role"] != "user"
         ]
         assert spoken == ["First"]
+        (delta,) = sock.of_type("chat.usage_delta")
+        assert delta["data"]["cost"] == pytest.approx(0.2)  # (100 * 1 + 50 * 2) / 1000
+        (summary,) = sock.of_type("chat.usage_summary")
+        assert summary["data"]["by_model"][fake_llm.model]["total_tokens"] == 150
+        assert summary["data"]["cost"] == pytest.approx(0.2)
         await rt.wait_idle(chat_id)
 
         # A new run in the same chat is refused up front: an error, no run, no model call.
@@ -75,8 +81,8 @@ async def test_user_budget_stops_a_run_at_the_next_model_call_then_refuses_new_r
         status, _ = await new_chat(rt, "bob", "relay")
         assert status == 201
         usage = await rt.http.get("/api/usage?group_by=model", headers=rt.auth("alice"))
-        assert [(g["key"], g["total_tokens"]) for g in usage.json()["groups"]] == [
-            (fake_llm.model, 150)
+        assert [(g["key"], g["total_tokens"], g["cost"]) for g in usage.json()["groups"]] == [
+            (fake_llm.model, 150, pytest.approx(0.2))
         ]
         await sock.close()
 
