@@ -117,3 +117,22 @@ def test_requirements_lock_matches_the_venv() -> None:
     assert (ROOT / "requirements.lock").read_text() == module.render(), (
         "requirements.lock is stale: run .venv/bin/python hack/lock-image-deps"
     )
+
+
+def test_both_images_share_one_build_stage() -> None:
+    """So hack/dry-build-image on Dockerfile.runtime proves the operator's build stage too."""
+
+    def build_stage(name: str) -> list[tuple[str, str]]:
+        ins = _instructions(name)
+        froms = [i for i, (w, _) in enumerate(ins) if w == "FROM"]
+        return ins[froms[0] : froms[1]]
+
+    assert build_stage("Dockerfile.runtime") == build_stage("Dockerfile.operator")
+
+
+def test_operator_image_health_check_is_the_charts_probe() -> None:
+    final = dict(_final_stage("Dockerfile.operator"))
+    chart = (ROOT / "charts" / "mozaiks" / "templates" / "deployment.yaml").read_text()
+    assert "http://127.0.0.1:8080/healthz" in final["HEALTHCHECK"]
+    assert "MOZAIKS_OPERATOR_LIVENESS_URL=http://0.0.0.0:8080/healthz" in final["ENV"]
+    assert chart.count("path: /healthz") == 2  # liveness and readiness
