@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -215,8 +216,9 @@ def test_install_operate_uninstall_keeps_crds_and_tenant_data(
         )
 
     # Tenant data: the operator made the database and its user; a runtime would write chats.
+    chat_id = f"c_story_{secrets.token_hex(4)}"
     with pymongo.MongoClient(ferretdb_auth.admin_uri, serverSelectionTimeoutMS=5000) as mongo:
-        mongo[database]["chats"].insert_one({"_id": "c_story", "user_id": "alice"})
+        mongo[database]["chats"].insert_one({"_id": chat_id, "user_id": "alice"})
 
     # Uninstall. helm deletes the Deployment first (its pod gets SIGTERM), then the RBAC: stop
     # our stand-in for the pod first, so it releases its Lease while it still may.
@@ -239,7 +241,7 @@ def test_install_operate_uninstall_keeps_crds_and_tenant_data(
         # the runtime the Tenant owns is still there (it keeps serving, unmanaged)
         assert client.AppsV1Api(api).list_namespaced_deployment(ns).items
     with pymongo.MongoClient(ferretdb_auth.admin_uri, serverSelectionTimeoutMS=5000) as mongo:
-        assert mongo[database]["chats"].find_one({"_id": "c_story"}) is not None
+        assert mongo[database]["chats"].find_one({"_id": chat_id}) is not None
         users = mongo[database].command("usersInfo")["users"]
         assert users, f"the tenant's database user is gone from {database}"
 
