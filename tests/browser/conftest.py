@@ -50,6 +50,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+RUNTIME_SECRET = "browser-suite-signing-secret-0123456789"
 START_TIMEOUT = 90.0  # seconds; the runtime imports ag2, and the CPU is shared
 STOP_TIMEOUT = 20.0
 UI_TIMEOUT_MS = 30_000
@@ -171,8 +172,10 @@ def serve(
 def runtime(
     tmp_path_factory: pytest.TempPathFactory, workflows_dir: Path
 ) -> Iterator[RuntimeProcess]:
-    """One runtime for a test module (each test opens its own chats)."""
-    yield from serve(tmp_path_factory.mktemp("runtime"), workflows_dir)
+    """One runtime for a test module (each test opens its own chats). Its signing secret is
+    known, so a test can mint tokens the way a host app's backend does."""
+    env = {"MOZAIKS_JWT_SECRET": RUNTIME_SECRET}
+    yield from serve(tmp_path_factory.mktemp("runtime"), workflows_dir, env)
 
 
 @pytest.fixture

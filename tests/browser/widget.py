@@ -93,10 +93,13 @@ async def dev_token(client: httpx.AsyncClient) -> str:
     return str(body["token"])
 
 
-async def stored_events(runtime: RuntimeProcess, chat_id: str) -> list[dict[str, Any]]:
-    """Every persisted event of the chat, from the runtime's history route."""
+async def stored_events(
+    runtime: RuntimeProcess, chat_id: str, *, token: str | None = None
+) -> list[dict[str, Any]]:
+    """Every persisted event of the chat, from the runtime's history route (as its owner:
+    the dev user unless another user's token is given)."""
     async with httpx.AsyncClient(base_url=runtime.url, timeout=10) as client:
-        headers = {"Authorization": f"Bearer {await dev_token(client)}"}
+        headers = {"Authorization": f"Bearer {token or await dev_token(client)}"}
         return await _history(client, chat_id, headers)
 
 

@@ -352,7 +352,9 @@
         try {
           id = await this.startChat(workflowName);
         } catch (err) {
-          this.showError(err.message || String(err));
+          // fetch() rejects with a TypeError when the runtime cannot be reached (or CORS).
+          const unreachable = err instanceof TypeError;
+          this.showError(unreachable ? "The chat service cannot be reached from this page." : err.message || String(err));
           return;
         }
       }
@@ -362,7 +364,9 @@
     }
 
     async displayName(workflowName) {
-      // The public catalog (GET /api/workflows, no token) names each workflow for people.
+      // A title the host page chose wins; else the public catalog (GET /api/workflows, no token)
+      // names the workflow for people (cross-origin it needs CORS; without, the name is shown).
+      if (this.config.title !== DEFAULTS.title) return this.config.title;
       if (!this.catalog) {
         this.catalog = fetch(new URL("api/workflows", this.runtimeBase()), { headers: { Accept: "application/json" } })
           .then((res) => (res.ok ? res.json() : {}))

@@ -84,7 +84,7 @@ def render_dev_page(*, app_id: str, user_id: str) -> str:
 </main>
 <script src="/static/devpage.js" defer></script>
 <script src="/static/mozaiks-chat.js" data-app-id="{app}" data-user-id="{user}"
-  data-token-endpoint="/dev/token" data-title="Mozaiks" defer></script>
+  data-token-endpoint="/dev/token" defer></script>
 </body>
 </html>
 """
