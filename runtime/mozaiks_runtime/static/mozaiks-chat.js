@@ -1,20 +1,40 @@
 /*
  * Mozaiks chat widget: one script tag, no build step, no dependencies.
  *
- *   <script src="https://runtime.example/static/mozaiks-chat.js"
- *           data-app-id="acme" data-user-id="u1" data-token-endpoint="/my/token"
+ *   <script src="https://chat.example.com/static/mozaiks-chat.js"
+ *           data-app-id="acme" data-user-id="u-42" data-token-endpoint="/my/chat-token"
  *           data-workflow="hello"></script>
  *
- * or, without data attributes: mozaiksChat.init({appId, userId, getToken, runtimeUrl, ...}).
- * Host pages call mozaiksChat.open({workflow_name, chat_id}) / mozaiksChat.close() and listen
- * for the `mozaiks:chat:open` / `mozaiks:chat:close` DOM events.
+ * Configuration (data- attributes on the script tag, or mozaiksChat.init({...}) with the
+ * camelCase names; init() before anything else when the tag has no data-app-id, or with
+ * data-auto-init="false"):
+ *   data-app-id / appId              the tenant's app id (required)
+ *   data-user-id / userId            the signed-in user (the token's `sub`)
+ *   data-token-endpoint / tokenEndpoint  URL answering {"token": "..."} (or the bare token);
+ *                                    called before every (re)connect, with credentials
+ *   getToken (init only)             async () => token; wins over the endpoint
+ *   data-token / token               a fixed token (development)
+ *   data-runtime-url / runtimeUrl    default: where this script was loaded from
+ *   data-workflow / workflowName     what the bubble opens when no chat is open
+ *   data-title / title               header title (default: the workflow's display name)
+ *   data-token-transport / tokenTransport  "protocol" (Sec-WebSocket-Protocol: bearer, <jwt>;
+ *                                    the default) or "query" (?access_token=)
+ *   data-css-url / cssUrl            default: mozaiks-chat.css next to this script
+ *
+ * API: mozaiksChat.open({workflow_name, chat_id?, surface?: "overlay"}) → Promise of
+ * {workflow_name, chat_id} (without chat_id it starts one: POST /api/chats/{app}/{wf}/start);
+ * .close(); .expand(); .collapse(); .state(). Events on the widget's host element, bubbling to
+ * document and window: `mozaiks:chat:open` / `mozaiks:chat:close`, detail {workflow_name, chat_id}.
+ * Surfaces: the bubble, the compact panel, the full-screen overlay (Escape leaves it).
  *
  * It speaks the runtime's wire contract (PROTOCOL.md): one WebSocket per chat, JSON envelopes
  * with a per-chat `seq`; it keeps the highest seq it has seen, drops anything at or below it
- * (no duplicates) and reconnects with `?last_seq=` plus `client.resume` (nothing missed).
+ * (no duplicates) and reconnects with backoff, `?last_seq=` and `client.resume` (nothing
+ * missed). The open chat is remembered per tab (sessionStorage) and replayed after a reload.
  *
  * Safety: every string that comes from the wire (agent text, user text, tool payloads, errors)
- * reaches the DOM through textContent or attribute setters; nothing is parsed as HTML.
+ * reaches the DOM through textContent or attribute setters; nothing is parsed as HTML. The UI
+ * lives in a shadow root, so host styles and widget styles do not mix.
  */
 (function () {
   "use strict";
