@@ -14,8 +14,8 @@ from tests.integration.runtime.conftest import SECRET, Runtime, base_settings, s
 pytestmark = pytest.mark.integration
 
 
-def auth(app: str, user: str = "alice", **claims: object) -> dict[str, str]:
-    return {"Authorization": f"Bearer {mint_token(SECRET, user=user, app=app, **claims)}"}  # type: ignore[arg-type]
+def auth(app: str, user: str = "alice", *, admin: bool = False) -> dict[str, str]:
+    return {"Authorization": f"Bearer {mint_token(SECRET, user=user, app=app, admin=admin)}"}
 
 
 async def chat_with_usage(rt: Runtime, app: str) -> str:
