@@ -102,6 +102,10 @@ class JwksKeySource:
         client: httpx.AsyncClient | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        if not url.startswith("https://"):
+            # Allowed (an in-cluster IdP may speak plain HTTP), but whoever can alter the
+            # response can mint tokens: say so once, at start-up.
+            log.warning("JWKS URL %s is not HTTPS; the signing keys travel unprotected", url)
         self._url = url
         self._cache_seconds = cache_seconds
         self._min_refresh = min(min_refresh_seconds, cache_seconds)

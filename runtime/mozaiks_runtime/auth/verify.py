@@ -39,7 +39,10 @@ CLIENT_MESSAGE = "invalid or expired token"
 
 
 class TokenVerifier:
-    """Verifies tokens against the key sources the settings describe. Build once per process."""
+    """Verifies tokens against the key sources the settings describe. Build once per process.
+
+    Dev auth (MOZAIKS_DEV_AUTH) is handled by the edges, which then never ask for a token; a
+    verifier built for it without a key source refuses every token rather than trusting any."""
 
     def __init__(
         self,
@@ -78,10 +81,6 @@ class TokenVerifier:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
             raise _Rejected(f"malformed header: {exc}") from None
-        if self._settings.dev_auth:
-            # Explicit local development only (Settings refuses nothing here, the operator never
-            # sets it): the claims are read but not verified.
-            return dict(jwt.decode(token, options={"verify_signature": False}))
         alg = header.get("alg")
         source = next((s for s in self._sources if alg in s.algorithms), None)
         if not isinstance(alg, str) or source is None:
@@ -114,8 +113,6 @@ class TokenVerifier:
         if not isinstance(user, str) or not user:
             raise _Rejected("sub is missing or not a string")
         app = next((claims[c] for c in APP_CLAIMS if c in claims), None)
-        if app is None and self._settings.dev_auth:
-            app = self._settings.app_id
         if app != self._settings.app_id:
             raise _Rejected(f"token is for app {app!r}, this runtime serves another")
         chat = claims.get("chat_id")
