@@ -121,6 +121,14 @@ async def test_alg_none_is_rejected(hs_verifier: TokenVerifier, alg: str) -> Non
         await hs_verifier.verify(f"{header}.{body}.")
 
 
+@pytest.mark.parametrize("alg", [["HS256"], {"HS256": 1}, None, 256])
+async def test_a_non_string_alg_is_rejected(hs_verifier: TokenVerifier, alg: object) -> None:
+    _, payload, signature = mint_token(SECRET, user="alice", app="acme").split(".")
+    odd = b64(json.dumps({"alg": alg, "typ": "JWT"}).encode())
+    with pytest.raises(AuthError):
+        await hs_verifier.verify(f"{odd}.{payload}.{signature}")
+
+
 @pytest.mark.parametrize("garbage", ["", "abc", "a.b.c", "x" * 9000, "eyJhbGciOiJIUzI1NiJ9.."])
 async def test_garbage_is_rejected(hs_verifier: TokenVerifier, garbage: str) -> None:
     with pytest.raises(AuthError):
