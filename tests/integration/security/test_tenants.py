@@ -4,6 +4,7 @@ signing secret: neither sees the other's chats, usage or users, even for the sam
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,8 +33,21 @@ async def chat_with_usage(rt: Runtime, app: str) -> str:
     return chat_id
 
 
-async def test_tenants_sharing_a_database_stay_apart(tmp_path: Path) -> None:
-    shared = {"sqlite_path": tmp_path / "shared.sqlite3"}
+@pytest.fixture(params=["sqlite", "mongo"])
+def shared_database(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
+    """Settings that put both tenants in one database, on each storage adapter."""
+    if request.param == "sqlite":
+        return {"sqlite_path": tmp_path / "shared.sqlite3"}
+    return {
+        "mongo_uri": request.getfixturevalue("ferretdb"),
+        "mongo_database": request.getfixturevalue("mongo_database"),
+    }
+
+
+async def test_tenants_sharing_a_database_stay_apart(
+    tmp_path: Path, shared_database: dict[str, Any]
+) -> None:
+    shared = shared_database
     async with (
         serve(base_settings(tmp_path, app_id="acme", **shared)) as acme,
         serve(base_settings(tmp_path, app_id="globex", **shared)) as globex,
