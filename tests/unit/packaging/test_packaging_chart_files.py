@@ -108,3 +108,13 @@ def test_default_images_follow_the_chart_version() -> None:
     assert chart["appVersion"] == version.group(1)
     assert _values()["runtime"]["defaultImage"].endswith(":" + chart["appVersion"])
     assert _values()["operator"]["image"]["tag"] == ""  # defaults to appVersion
+
+
+def test_service_monitor_selects_what_the_operator_labels() -> None:
+    from mozaiks_operator import constants as c
+
+    text = (CHART / "templates" / "servicemonitor.yaml").read_text()
+    assert f"{c.LABEL_NAME}: {c.RUNTIME_NAME}" in text
+    assert f"{c.LABEL_MANAGED_BY}: {c.MANAGED_BY}" in text
+    assert f"- port: {c.RUNTIME_PORT_NAME}" in text
+    assert "path: /metrics" in text
