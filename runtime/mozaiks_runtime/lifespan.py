@@ -27,6 +27,7 @@ from mozaiks_runtime.workflows.registry import WorkflowRegistry
 
 log = logging.getLogger(__name__)
 RunnerFactory = Callable[[Settings], Runner]
+STORE_POLL_SECONDS = 1.0
 
 
 def default_runner(settings: Settings) -> Runner:
@@ -43,6 +44,9 @@ def build_lifespan(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state = app.state
         state.draining = False
+        # With MongoDB, several replicas may serve one chat: a socket whose chat runs elsewhere
+        # polls the store for its events. The embedded SQLite store is one process's.
+        state.store_poll_seconds = STORE_POLL_SECONDS if settings.mongo_uri is not None else None
         state.sockets = 0
         store = build_store(settings)
         await store.start()

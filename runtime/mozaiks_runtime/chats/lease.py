@@ -38,8 +38,12 @@ class RunLease:
         self._on_lost = on_lost
         self._renewer: asyncio.Task[None] | None = None
 
+    async def try_acquire(self) -> bool:
+        """Take the lease now if it is free, expired or ours (entering then keeps it)."""
+        return await self._store.acquire_lease(self._name, self._owner, self._ttl) is not None
+
     async def __aenter__(self) -> RunLease:
-        if await self._store.acquire_lease(self._name, self._owner, self._ttl) is None:
+        if not await self.try_acquire():
             raise Conflict("the chat is running on another replica")
         self._renewer = asyncio.create_task(self._renew(), name=f"lease:{self._name}")
         return self

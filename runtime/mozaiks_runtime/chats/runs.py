@@ -46,6 +46,9 @@ class RunPlan:
     echo: bool = True
     preamble: Sequence[NewEvent] = ()
     context: Mapping[str, Any] | None = None
+    # The chat's last seq when the plan was made: if it moved before the lease was won (another
+    # replica went on with the chat meanwhile), the plan is stale and is dropped.
+    expected_seq: int | None = None
 
 
 class RunManager:
@@ -108,13 +111,32 @@ class RunManager:
         )
         try:
             with chat_context(chat.chat_id):  # every log line of the run names its chat
+                await self._acquire(lease)
                 async with lease:
+                    if await self._stale(plan):
+                        log.info("chat %s moved on elsewhere; plan dropped", chat.chat_id)
+                        return
                     await self._execute(plan)
         except Conflict:
             log.info("chat %s runs on another replica", chat.chat_id)
         except Exception:
             # The run's own failures are reported in _execute; this is the store failing.
             log.exception("run of chat %s could not finish its bookkeeping", chat.chat_id)
+
+    async def _acquire(self, lease: RunLease) -> None:
+        """Wait for a lease held elsewhere for up to one and a half TTLs: a crashed replica's
+        lease expires in one, a live replica keeps renewing it (then Conflict)."""
+        waited = 0.0
+        while not await lease.try_acquire():
+            if waited >= 1.5 * self._lease_ttl:
+                raise Conflict("the chat is running on another replica")
+            await asyncio.sleep(self._lease_ttl / 3)
+            waited += self._lease_ttl / 3
+
+    async def _stale(self, plan: RunPlan) -> bool:
+        if plan.expected_seq is None:
+            return False
+        return await self._store.last_seq(plan.chat.app_id, plan.chat.chat_id) != plan.expected_seq
 
     async def _execute(self, plan: RunPlan) -> None:
         chat, journal = plan.chat, self._ports.journal

@@ -105,6 +105,10 @@ class ChatService:
             identity.app_id, user_id=user_id, limit=limit, cursor=cursor
         )
 
+    def runs_here(self, chat: ChatRecord) -> bool:
+        """Whether this process runs the chat now (its events then arrive through the hub)."""
+        return self._runs.is_running((chat.app_id, chat.chat_id))
+
     async def events_after(self, chat: ChatRecord, after_seq: int, limit: int) -> list[StoredEvent]:
         return await self._store.events_after(chat.app_id, chat.chat_id, after_seq, limit)
 
@@ -184,9 +188,11 @@ class ChatService:
             return
         workflow = self.workflow_of(chat)
         if chat.status == "created" and workflow.startup_mode == "agent_driven":
-            self._runs.start(RunPlan(chat, workflow, workflow.initial_message, echo=False))
+            seq = await self.last_seq(chat)
+            plan = RunPlan(chat, workflow, workflow.initial_message, echo=False, expected_seq=seq)
+            self._runs.start(plan)
         elif chat.status in ACTIVE_STATUSES and not await self.open_requests(chat):
-            self._runs.start(RunPlan(chat, workflow))
+            self._runs.start(RunPlan(chat, workflow, expected_seq=await self.last_seq(chat)))
 
     async def submit_input(
         self,
@@ -218,7 +224,9 @@ class ChatService:
             raise Conflict("the workflow is busy; wait for its question")
         fresh = await self.get_chat(identity, chat.chat_id)
         await self._check_budget(identity)
-        self._runs.start(RunPlan(fresh, self.workflow_of(fresh), text, context=context))
+        seq = await self.last_seq(fresh)
+        plan = RunPlan(fresh, self.workflow_of(fresh), text, context=context, expected_seq=seq)
+        self._runs.start(plan)
 
     async def _check_budget(self, identity: Identity) -> None:
         """Refuse a new chat or run up front (BudgetExceeded: HTTP 429 / chat.error) rather than
@@ -277,4 +285,7 @@ class ChatService:
             tool = str(request.payload.get("tool_name", "ui_tool"))
             preamble = [ui_tool_done(request.request_id, tool, status="completed")]
             message = f"[{tool} answered] {answer}"
-        self._runs.start(RunPlan(fresh, workflow, message, echo=False, preamble=preamble))
+        seq = await self.last_seq(fresh)
+        self._runs.start(
+            RunPlan(fresh, workflow, message, echo=False, preamble=preamble, expected_seq=seq)
+        )

@@ -55,6 +55,7 @@ class Connection:
         chat_existed: bool,
         max_frame_bytes: int,
         heartbeat_seconds: float,
+        poll_seconds: float | None = None,
         on_sent: Any = None,
     ) -> None:
         self.ws = websocket
@@ -65,6 +66,8 @@ class Connection:
         self._existed = chat_existed
         self._max_frame_bytes = max_frame_bytes
         self._heartbeat = heartbeat_seconds
+        self._poll = poll_seconds  # None: every run of this chat is in this process
+        self._last_sent = time.monotonic()
         self._on_sent = on_sent  # metrics hook: called with each frame's type
         self._send_lock = asyncio.Lock()
         self._writer: asyncio.Task[None] | None = None
@@ -110,6 +113,7 @@ class Connection:
                 return
             self.hwm = frame.seq
         await self.ws.send_text(frame.text)
+        self._last_sent = time.monotonic()
         if self._on_sent is not None:
             self._on_sent(frame.type)
 
@@ -183,12 +187,27 @@ class Connection:
                         await self._send_stored_after(self.hwm, replay=False)
                 while not (subscriber.overflowed and subscriber.queue.empty()):
                     try:
-                        async with asyncio.timeout(self._heartbeat):
+                        async with asyncio.timeout(self._quiet_wait()):
                             frame = await subscriber.queue.get()
                     except TimeoutError:
-                        await self.send(self._transient(events.PING, {}))
+                        await self._on_quiet(chat)
                         continue
                     await self.send(frame)
+
+    def _quiet_wait(self) -> float:
+        """How long to wait for a live frame before polling the store or sending a ping."""
+        if self._poll is None:
+            return self._heartbeat
+        return min(self._poll, self._heartbeat)
+
+    async def _on_quiet(self, chat: ChatRecord) -> None:
+        """Nothing live for a while: when another replica runs the chat, its events reach this
+        one only through the store, so look there; ping when the socket was silent too long."""
+        if self._poll is not None and not self.service.runs_here(chat):
+            async with self._send_lock:
+                await self._send_stored_after(self.hwm, replay=False)
+        if time.monotonic() - self._last_sent >= self._heartbeat:
+            await self.send(self._transient(events.PING, {}))
 
     async def switch_chat(self, chat: ChatRecord) -> None:
         """Follow another chat on this socket (chat.start_workflow): a fresh stream and mark."""

@@ -116,6 +116,7 @@ async def chat_socket(
         chat_existed=existed,
         max_frame_bytes=settings.max_frame_bytes,
         heartbeat_seconds=settings.heartbeat_seconds,
+        poll_seconds=state.store_poll_seconds,
         on_sent=metrics.event_sent,
     )
     try:

@@ -156,7 +156,7 @@ async def test_widget_routes(runtime: Runtime) -> None:
         await rt.http.get("/api/sessions/list/other/alice", headers=rt.auth())
     ).status_code == 404
     available = await rt.http.get("/api/workflows/demo/available", headers=rt.auth())
-    assert set(available.json()) == {"scripted", "stream"}
+    assert set(available.json()) == {"scripted", "stream", "flood"}
     wrong_app = await rt.http.post("/api/chats/other/scripted/start", headers=rt.auth())
     assert wrong_app.status_code == 404
     assert (await rt.http.post("/api/chats/demo/scripted/start")).status_code == 401
@@ -207,7 +207,7 @@ async def test_public_catalog_and_eligibility(sqlite_runtime: Runtime) -> None:
     rt = sqlite_runtime
     catalog = await rt.http.get("/api/workflows")
     assert catalog.status_code == 200
-    assert set(catalog.json()) == {"scripted", "stream"}
+    assert set(catalog.json()) == {"scripted", "stream", "flood"}
     assert "Scripted by the tests" not in catalog.text  # system prompts never leave
     eligible = await rt.http.get("/api/workflows/scripted/eligible", headers=rt.auth())
     assert eligible.json() == {"workflow_name": "scripted", "eligible": True, "reason": None}
@@ -220,6 +220,6 @@ async def test_probes(sqlite_runtime: Runtime) -> None:
     rt = sqlite_runtime
     assert (await rt.http.get("/api/health")).json() == {"status": "ok"}
     ready = await rt.http.get("/api/ready")
-    assert ready.status_code == 200 and ready.json() == {"status": "ready", "workflows": 2}
+    assert ready.status_code == 200 and ready.json() == {"status": "ready", "workflows": 3}
     metrics = await rt.http.get("/metrics")
     assert "mozaiks_ws_open" in metrics.text
