@@ -7,6 +7,8 @@ import pytest
 from fastapi import APIRouter, FastAPI
 
 from mozaiks_runtime.api.routes.metrics import router
+from mozaiks_runtime.app import create_app
+from mozaiks_runtime.config import Settings
 from mozaiks_runtime.metrics import OTHER, Metrics, MetricsMiddleware
 
 pytestmark = pytest.mark.unit
@@ -77,3 +79,15 @@ async def test_middleware_labels_by_route_template_not_raw_path() -> None:
         == 1
     )
     assert "c1" not in exposition and "secret-user-id" not in exposition
+
+
+@pytest.mark.parametrize("header", ["X-Forwarded-For", "Forwarded", "X-Real-IP"])
+async def test_metrics_are_not_served_through_a_proxy(header: str) -> None:
+    # The real app; /metrics needs nothing the lifespan opens, so none is started.
+    app = create_app(Settings.load(app_id="acme", jwt_secret="metrics-test-secret-0123456789"))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        assert (await client.get("/metrics")).status_code == 200
+        proxied = await client.get("/metrics", headers={header: "203.0.113.7"})
+    assert proxied.status_code == 404
+    assert "mozaiks_" not in proxied.text

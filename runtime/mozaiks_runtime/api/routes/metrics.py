@@ -1,16 +1,27 @@
-"""GET /metrics: Prometheus exposition of this process (pod network only, not the ingress)."""
+"""GET /metrics: Prometheus exposition of this process, for scrapers on the pod network.
+
+The tenant's Ingress forwards every path to the runtime, so a request that came through a proxy
+(it carries `Forwarded`, `X-Forwarded-For` or `X-Real-IP`, which ingress controllers always add)
+gets a 404: workflow and model names and token counts are not for the public internet.
+Prometheus scrapes the pod or Service directly and sends none of these headers.
+"""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
+from mozaiks_runtime.errors import NotFound
 from mozaiks_runtime.metrics import Metrics
 
 router = APIRouter(tags=["metrics"])
 
+PROXY_HEADERS = ("forwarded", "x-forwarded-for", "x-real-ip")
+
 
 @router.get("/metrics", include_in_schema=False)
 async def metrics(request: Request) -> Response:
+    if any(name in request.headers for name in PROXY_HEADERS):
+        raise NotFound("not found")
     registry: Metrics = request.app.state.metrics
     body, content_type = registry.render()
     return Response(content=body, media_type=content_type)
