@@ -431,3 +431,23 @@ def test_uninstall_leaves_crds_tenants_and_workflows(
         assert tenant["spec"]["deletionPolicy"] == "Retain"
         workflows = custom.list_namespaced_custom_object(GROUP, "v1alpha1", ns, "workflows")
         assert len(workflows["items"]) == 1
+
+
+def test_kind_flow_manifests_pass_server_side_dry_run(
+    kube_cluster: KubeCluster, k8s_namespace: str
+) -> None:
+    """hack/kind-up's MongoDB (the one manifest of the kind flow the chart does not render)."""
+    proc = kube_cluster.kubectl(
+        "apply",
+        "--server-side",
+        "--dry-run=server",
+        "-n",
+        k8s_namespace,
+        "-f",
+        str(ROOT / "hack" / "kind" / "mongo.yaml"),
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("(server dry run)") == 2
+    cluster_cfg = yaml.safe_load((ROOT / "hack" / "kind" / "cluster.yaml").read_text())
+    assert cluster_cfg["nodes"][0]["extraPortMappings"][0]["hostPort"] == "KIND_HTTP_PORT"
