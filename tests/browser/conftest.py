@@ -168,13 +168,19 @@ def serve(
         process.stop()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def runtime(
     tmp_path_factory: pytest.TempPathFactory, workflows_dir: Path
 ) -> Iterator[RuntimeProcess]:
-    """One runtime for a test module (each test opens its own chats). Its signing secret is
-    known, so a test can mint tokens the way a host app's backend does."""
-    env = {"MOZAIKS_JWT_SECRET": RUNTIME_SECRET}
+    """One runtime for the suite (each test opens its own chats; none stops it). Its signing
+    secret is known, so a test can mint tokens the way a host app's backend does."""
+    env = {
+        "MOZAIKS_JWT_SECRET": RUNTIME_SECRET,
+        # Every test acts as the same dev user within a minute or two; the per-user limits are
+        # for people, and are tested elsewhere.
+        "MOZAIKS_RATE_LIMIT_NEW_CHATS_PER_MINUTE": "1000",
+        "MOZAIKS_RATE_LIMIT_MESSAGES_PER_MINUTE": "1000",
+    }
     yield from serve(tmp_path_factory.mktemp("runtime"), workflows_dir, env)
 
 

@@ -105,10 +105,10 @@ async def test_widget_resumes_after_the_runtime_is_killed_and_restarted(
 
 
 async def test_reopening_a_closed_widget_catches_up_without_duplicates(
-    session: BrowserSession, own_runtime: RuntimeProcess
+    session: BrowserSession, runtime: RuntimeProcess
 ) -> None:
     page = session.page
-    await open_dev_page(page, own_runtime)
+    await open_dev_page(page, runtime)
     chat_id = await start_chat(page, "hello")
     question = page.locator(".mzk-input-request")
     request_id = await question.get_attribute("data-request-id", timeout=30_000)
@@ -116,11 +116,11 @@ async def test_reopening_a_closed_widget_catches_up_without_duplicates(
     before = await rendered_seqs(page)
 
     await page.evaluate("window.mozaiksChat.close()")
-    await answer_over_http(own_runtime, request_id, "Grace")
+    await answer_over_http(runtime, request_id, "Grace")
     await page.evaluate("window.mozaiksChat.open()")
     await wait_run_complete(page)
 
-    events = await stored_events(own_runtime, chat_id)
+    events = await stored_events(runtime, chat_id)
     final = await rendered_seqs(page)
     assert final[: len(before)] == before
     assert final == renderable_seqs(events)
@@ -128,10 +128,10 @@ async def test_reopening_a_closed_widget_catches_up_without_duplicates(
 
 
 async def test_a_page_reload_replays_the_chat_into_the_empty_widget(
-    session: BrowserSession, own_runtime: RuntimeProcess
+    session: BrowserSession, runtime: RuntimeProcess
 ) -> None:
     page = session.page
-    await open_dev_page(page, own_runtime)
+    await open_dev_page(page, runtime)
     chat_id = await start_chat(page, "hello")
     await expect(page.locator(".mzk-input-request")).to_have_count(1)
     before = await rendered_seqs(page)
@@ -145,6 +145,6 @@ async def test_a_page_reload_replays_the_chat_into_the_empty_widget(
 
     await answer_input(page, "Lin")
     await wait_run_complete(page)
-    events = await stored_events(own_runtime, chat_id)
+    events = await stored_events(runtime, chat_id)
     assert await rendered_seqs(page) == renderable_seqs(events)
     assert session.probe.page_errors == []
