@@ -1,0 +1,88 @@
+"""Every child of a Tenant, in apply order, from the Tenant, its workflows and the environment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from mozaiks_operator.build.credentials import (
+    DatabaseCredentials,
+    build_database_secret,
+    build_settings_secret,
+)
+from mozaiks_operator.build.deployment import build_runtime_deployment, config_hash
+from mozaiks_operator.build.ingress import build_runtime_ingress
+from mozaiks_operator.build.network import build_runtime_network_policy
+from mozaiks_operator.build.scaling import build_runtime_hpa, build_runtime_pdb
+from mozaiks_operator.build.service import build_runtime_service
+from mozaiks_operator.build.workflows import Selection, build_workflows_configmap, fits
+from mozaiks_operator.model.tenant import Tenant
+
+# Kinds a Tenant may or may not want; the apply layer prunes ours that are no longer desired.
+OPTIONAL_KINDS = ("Ingress", "HorizontalPodAutoscaler")
+
+
+@dataclass(frozen=True)
+class Environment:
+    """What the operator's settings and the database layer contribute to every tenant."""
+
+    default_image: str
+    ingress_namespace: str
+    database_port: int
+    llm_port: int | None
+    credentials: DatabaseCredentials | None  # None when the Tenant brings its own URI Secret
+
+
+@dataclass(frozen=True)
+class Desired:
+    children: list[dict[str, Any]]  # in apply order
+    absent_kinds: list[str]  # optional kinds this tenant does not want (to prune)
+    workflows_fit: bool  # False: the ConfigMap would exceed 1 MiB and is left as it was
+
+
+def desired_children(tenant: Tenant, selection: Selection, env: Environment) -> Desired:
+    children: list[dict[str, Any]] = []
+    if env.credentials is not None:
+        children.append(build_database_secret(tenant, env.credentials))
+    children.append(build_settings_secret(tenant))
+    configmap = build_workflows_configmap(tenant, selection.files)
+    workflows_fit = fits(configmap)
+    if workflows_fit:
+        children.append(configmap)
+    children.append(build_runtime_service(tenant))
+    digest = config_hash(
+        tenant, database_uri=env.credentials.uri if env.credentials is not None else None
+    )
+    children.append(
+        build_runtime_deployment(tenant, image=env.default_image, config_digest=digest)
+    )
+    children.append(build_runtime_pdb(tenant))
+    children.append(
+        build_runtime_network_policy(
+            tenant,
+            ingress_namespace=env.ingress_namespace,
+            database_port=env.database_port,
+            llm_port=env.llm_port,
+        )
+    )
+    absent: list[str] = []
+    for kind, obj in (
+        ("HorizontalPodAutoscaler", build_runtime_hpa(tenant)),
+        ("Ingress", build_runtime_ingress(tenant)),
+    ):
+        if obj is None:
+            absent.append(kind)
+        else:
+            children.append(obj)
+    return Desired(children, absent, workflows_fit)
+
+
+def llm_port(base_url: str | None) -> int | None:
+    """The TCP port of the LLM endpoint (None: the built-in demo model, no egress needed)."""
+    if not base_url:
+        return None
+    parts = urlsplit(base_url)
+    if parts.port:
+        return parts.port
+    return 80 if parts.scheme == "http" else 443
