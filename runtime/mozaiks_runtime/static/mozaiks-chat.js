@@ -638,7 +638,7 @@
     }
 
     onText(data, frame) {
-      if (data.visible === false) return; // an agent the workflow does not show to users
+      if (data.visible === false) return this.dropStreamed(data.agent); // not shown to users
       if (data.role === "user") return this.onUserText(data, frame);
       const streamed = this.streaming.get(data.agent);
       this.streaming.delete(data.agent);
@@ -650,6 +650,12 @@
         return;
       }
       this.append(this.messageNode("agent", data.agent, String(data.content ?? "")), frame.seq);
+    }
+
+    dropStreamed(agent) {
+      const node = this.streaming.get(agent);
+      this.streaming.delete(agent);
+      if (node) node.remove();
     }
 
     onUserText(data, frame) {
