@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import socket
 from pathlib import Path
-from typing import Annotated, Self
+from typing import Annotated, Any, Self
 
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -121,13 +121,13 @@ class Settings(BaseSettings):
         return f"mozaiks_{self.app_id.replace('-', '_')}"
 
     @classmethod
-    def load(cls, **overrides: object) -> Settings:
+    def load(cls, **overrides: Any) -> Settings:
         """Read the environment (plus overrides) or raise SettingsError naming the variable."""
         try:
-            return cls(**overrides)  # type: ignore[arg-type]  # pydantic-settings fills the rest
+            return cls(**overrides)  # pydantic-settings fills in the rest from MOZAIKS_*
         except ValidationError as exc:
             lines = []
             for err in exc.errors():
-                loc = "MOZAIKS_" + "_".join(str(p) for p in err["loc"]).upper() if err["loc"] else ""
-                lines.append(f"{loc}: {err['msg']}" if loc else err["msg"])
+                name = "_".join(str(part) for part in err["loc"]).upper()
+                lines.append(f"MOZAIKS_{name}: {err['msg']}" if name else err["msg"])
             raise SettingsError("invalid runtime settings:\n  " + "\n  ".join(lines)) from None
