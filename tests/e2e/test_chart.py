@@ -400,6 +400,12 @@ def test_the_operator_account_is_refused_what_it_must_not_touch(
 # --------------------------------------------------------------------------- uninstall
 
 
+def _jwt_key(cluster: KubeCluster, namespace: str) -> str:
+    with cluster.api_client() as api:
+        secret = client.CoreV1Api(api).read_namespaced_secret("demo-jwt", namespace)
+    return str(secret.data["secret"])
+
+
 def test_uninstall_leaves_crds_tenants_and_workflows(
     helm: Helm, kube_cluster: KubeCluster, k8s_namespace: str, release: str
 ) -> None:
@@ -418,8 +424,23 @@ def test_uninstall_leaves_crds_tenants_and_workflows(
     )
     manifest = helm("get", "manifest", release, "-n", ns).stdout
     assert "CustomResourceDefinition" not in manifest  # crds/ is never part of a release
+    key = _jwt_key(kube_cluster, ns)
+    assert len(key) == 64  # 48 random characters, base64
+    # the generated key survives an upgrade (lookup), so issued tokens stay valid
+    helm(
+        "upgrade",
+        release,
+        str(CHART),
+        "-n",
+        ns,
+        "--reuse-values",
+        "--set",
+        "operator.logLevel=DEBUG",
+    )
+    assert _jwt_key(kube_cluster, ns) == key
     kube_cluster.kubectl("apply", "-n", ns, "-f", str(ROOT / "examples" / "workflow.yaml"))
     helm("uninstall", release, "-n", ns, "--wait", "--timeout", "60s")
+    assert _jwt_key(kube_cluster, ns) == key  # kept with its Tenant
 
     with kube_cluster.api_client() as api:
         assert client.AppsV1Api(api).list_namespaced_deployment(ns).items == []
