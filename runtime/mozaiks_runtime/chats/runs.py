@@ -71,9 +71,15 @@ class RunManager:
         self._run_timeout = run_timeout_seconds
         self._metrics = metrics
         self._tasks: dict[ChatKey, asyncio.Task[None]] = {}
+        self._holding: set[ChatKey] = set()
 
     def is_running(self, key: ChatKey) -> bool:
+        """A run of the chat is in this process (executing, or waiting for the lease)."""
         return key in self._tasks
+
+    def holds(self, key: ChatKey) -> bool:
+        """This process holds the chat's lease and executes its run."""
+        return key in self._holding
 
     def start(self, plan: RunPlan) -> bool:
         """Start a run unless this process already runs the chat (then False)."""
@@ -116,7 +122,12 @@ class RunManager:
                     if await self._stale(plan):
                         log.info("chat %s moved on elsewhere; plan dropped", chat.chat_id)
                         return
-                    await self._execute(plan)
+                    key = (chat.app_id, chat.chat_id)
+                    self._holding.add(key)
+                    try:
+                        await self._execute(plan)
+                    finally:
+                        self._holding.discard(key)
         except Conflict:
             log.info("chat %s runs on another replica", chat.chat_id)
         except Exception:

@@ -107,7 +107,7 @@ class ChatService:
 
     def runs_here(self, chat: ChatRecord) -> bool:
         """Whether this process runs the chat now (its events then arrive through the hub)."""
-        return self._runs.is_running((chat.app_id, chat.chat_id))
+        return self._runs.holds((chat.app_id, chat.chat_id))
 
     async def events_after(self, chat: ChatRecord, after_seq: int, limit: int) -> list[StoredEvent]:
         return await self._store.events_after(chat.app_id, chat.chat_id, after_seq, limit)
