@@ -472,3 +472,20 @@ def test_kind_flow_manifests_pass_server_side_dry_run(
     assert proc.stdout.count("(server dry run)") == 2
     cluster_cfg = yaml.safe_load((ROOT / "hack" / "kind" / "cluster.yaml").read_text())
     assert cluster_cfg["nodes"][0]["extraPortMappings"][0]["hostPort"] == "KIND_HTTP_PORT"
+
+
+def test_packaged_chart_carries_the_crds_and_renders(helm: Helm, tmp_path: Path) -> None:
+    import tarfile
+
+    helm("package", str(CHART), "-d", str(tmp_path))
+    (archive,) = tmp_path.glob("mozaiks-*.tgz")
+    with tarfile.open(archive) as tar:
+        names = set(tar.getnames())
+        for crd in (ROOT / "crds").glob("*.yaml"):
+            member = tar.extractfile(f"mozaiks/crds/{crd.name}")
+            assert member is not None and member.read() == crd.read_bytes()
+    assert "mozaiks/values.schema.json" in names
+    assert "mozaiks/templates/NOTES.txt" in names
+    rendered = helm("template", "pkg", str(archive), "--include-crds").stdout
+    kinds = [d["kind"] for d in _docs(rendered)]
+    assert kinds.count("CustomResourceDefinition") == 2 and "Deployment" in kinds
