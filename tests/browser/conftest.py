@@ -230,9 +230,11 @@ class BrowserSession:
         return path
 
 
-async def new_session(browser: Browser, *, bypass_csp: bool = False) -> BrowserSession:
+async def new_session(
+    browser: Browser, *, bypass_csp: bool = False, width: int = 1180, height: int = 780
+) -> BrowserSession:
     context = await browser.new_context(
-        viewport={"width": 1180, "height": 780}, bypass_csp=bypass_csp
+        viewport={"width": width, "height": height}, bypass_csp=bypass_csp
     )
     context.set_default_timeout(UI_TIMEOUT_MS)
     page = await context.new_page()

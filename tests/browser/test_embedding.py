@@ -5,7 +5,7 @@ both to the widget. The host site is a real HTTP server on its own port (its own
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from functools import partial
 from html import escape
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -13,10 +13,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.async_api import expect
+import pytest_asyncio
+from playwright.async_api import Browser, expect
 
 from mozaiks_runtime.auth.mint import mint_token
-from tests.browser.conftest import RUNTIME_SECRET, BrowserSession, RuntimeProcess
+from tests.browser.conftest import RUNTIME_SECRET, BrowserSession, RuntimeProcess, new_session
 from tests.browser.widget import (
     ROOT,
     answer_input,
@@ -115,3 +116,58 @@ async def test_a_host_page_on_another_origin_embeds_the_chat_with_one_script_tag
     font = await page.eval_on_selector("h1", "h => getComputedStyle(h).fontFamily")
     assert "system-ui" not in font
     assert session.probe.page_errors == []
+
+
+def scripted_host_page(runtime: RuntimeProcess, *, token: str, chat_id: str) -> str:
+    """A host page that configures the widget from code: init() with a token function."""
+    return f"""<!doctype html><html><head><title>Host app</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head><body>
+<h1>Acme mobile</h1>
+<script src="{runtime.url}/static/mozaiks-chat.js"></script>
+<script>
+  window.tokenCalls = 0;
+  window.mozaiksChat.init({{
+    appId: "demo",
+    userId: "{USER}",
+    runtimeUrl: "{runtime.url}",
+    getToken: async () => {{ window.tokenCalls += 1; return "{token}"; }},
+  }});
+  window.mozaiksChat.open({{workflow_name: "hello", chat_id: "{chat_id}", surface: "overlay"}});
+</script>
+</body></html>"""
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def phone(browser: Browser) -> AsyncIterator[BrowserSession]:
+    current = await new_session(browser, width=390, height=780)
+    try:
+        yield current
+    finally:
+        await current.context.close()
+
+
+async def test_a_host_page_configures_the_widget_from_code_with_a_token_function(
+    phone: BrowserSession, runtime: RuntimeProcess, host_site: tuple[str, Path]
+) -> None:
+    site_url, site_root = host_site
+    token = mint_token(RUNTIME_SECRET, user=USER, app="demo")
+    chat_id = await create_session(runtime, token)
+    page_html = scripted_host_page(runtime, token=token, chat_id=chat_id)
+    (site_root / "scripted.html").write_text(page_html)
+
+    page = phone.page
+    await page.goto(site_url + "/scripted.html")
+    await wait_connected(page)
+    assert (await widget_state(page))["surface"] == "overlay"
+    panel = await page.locator(".mzk-panel").bounding_box()
+    assert panel is not None and (panel["width"], panel["height"]) == (390, 780)
+    await answer_input(page, "Margaret")
+    await wait_run_complete(page)
+    await phone.screenshot("13-phone-overlay")
+    assert await page.evaluate("window.tokenCalls") >= 1
+
+    await page.click(".mzk-expand")  # back to the compact panel, which fits the small screen
+    compact = await page.locator(".mzk-panel").bounding_box()
+    assert compact is not None and (compact["x"], compact["width"]) == (12, 390 - 24)
+    await phone.screenshot("14-phone-compact")
+    assert phone.probe.page_errors == []
