@@ -7,7 +7,7 @@ import logging
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -45,6 +45,15 @@ class Context:
     settings: Settings
     database: DatabaseAdmin | None
     serializer: Serializer
+    # (kind, namespace, name) -> (resourceVersion, generation) of each child as we last applied
+    # it, so that a child's watch event can tell our own write and status-only changes apart
+    # from drift (handlers/children.py).
+    applied: dict[tuple[str, str, str], tuple[str, int | None]] = field(default_factory=dict)
+
+    def remember(self, obj: Obj) -> None:
+        meta = obj["metadata"]
+        key = (obj["kind"], meta["namespace"], meta["name"])
+        self.applied[key] = (str(meta.get("resourceVersion")), meta.get("generation"))
 
 
 def _now() -> str:
@@ -123,6 +132,8 @@ async def _converge(ctx: Context, tenant: Tenant, claim: Claim, claims: Claims) 
     )
     desired = desired_children(tenant, selection, env)
     live = await apply_children(ctx.kube, tenant, desired.children)
+    for obj in live:
+        ctx.remember(obj)
     await prune(ctx.kube, tenant, desired.absent_kinds, runtime_name(tenant))
     warnings: list[OperatorError] = []
     if not desired.workflows_fit:
@@ -138,7 +149,7 @@ async def _converge(ctx: Context, tenant: Tenant, claim: Claim, claims: Claims) 
         endpoints["public"] = url
     return Outcome(
         generation=tenant.generation,
-        runtime=runtime_state(live.get("Deployment")),
+        runtime=runtime_state(next((o for o in live if o["kind"] == "Deployment"), None)),
         warnings=tuple(warnings),
         database=tenant.spec.database_name if creds is not None else None,
         workflows=len(selection.files) if desired.workflows_fit else None,
@@ -188,6 +199,30 @@ async def reconcile_tenant(
         (time.perf_counter() - started) * 1000,
         problem,
     )
+    return outcome
+
+
+async def refresh_status(
+    ctx: Context, namespace: str, name: str, deployment: Obj, *, claims: Claims
+) -> Outcome | None:
+    """Only the Deployment's status moved (pods became ready): update the Tenant's status.
+
+    Cheap (one read, at most one write) where a full pass costs some twenty API calls. Falls
+    back to the full pass unless the last pass acted on this generation and found no problem.
+    """
+    body = await ctx.kube.get(c.TENANT_KIND, namespace, name)
+    if body is None or body["metadata"].get("deletionTimestamp"):
+        return None
+    tenant = Tenant.from_body(body)
+    status = body.get("status") or {}
+    degraded = next(
+        (x for x in status.get("conditions") or [] if x["type"] == c.COND_DEGRADED), None
+    )
+    clean = degraded is not None and degraded.get("reason") == c.REASON_RECONCILED
+    if tenant.spec.paused or status.get("observedGeneration") != tenant.generation or not clean:
+        return await reconcile_tenant(ctx, namespace, name, claims=claims)
+    outcome = Outcome(tenant.generation, runtime_state(deployment))
+    await report(ctx, body, outcome)
     return outcome
 
 

@@ -1,1 +1,1 @@
-"""Pure builders: a typed Tenant goes in, manifest dicts come out (no client, clock or randomness)."""
+"""Pure builders: a typed Tenant goes in, manifests come out (no client, clock or randomness)."""

@@ -66,15 +66,15 @@ def _probe(path: str, *, period: int, failures: int) -> dict[str, Any]:
     }
 
 
-def build_runtime_deployment(
-    tenant: Tenant, *, image: str, config_digest: str
-) -> dict[str, Any]:
+def build_runtime_deployment(tenant: Tenant, *, image: str, config_digest: str) -> dict[str, Any]:
     spec = tenant.spec
     container: dict[str, Any] = {
         "name": "runtime",
         "image": spec.runtime.image or image,
         "command": list(c.RUNTIME_COMMAND),
-        "ports": [{"name": c.RUNTIME_PORT_NAME, "containerPort": c.RUNTIME_PORT, "protocol": "TCP"}],
+        "ports": [
+            {"name": c.RUNTIME_PORT_NAME, "containerPort": c.RUNTIME_PORT, "protocol": "TCP"}
+        ],
         "env": runtime_env(tenant),
         "resources": spec.runtime.resources,
         # Startup allows a slow first load; liveness then only restarts a hung process.
@@ -96,7 +96,10 @@ def build_runtime_deployment(
         "selector": {"matchLabels": selector_labels(tenant)},
         "revisionHistoryLimit": 3,
         # Chats resume on any replica, but never drop below the wanted count while rolling.
-        "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
+        "strategy": {
+            "type": "RollingUpdate",
+            "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
+        },
         "template": {
             "metadata": {
                 # Only our own labels: a label edit on the Tenant must not roll the pods.

@@ -54,9 +54,7 @@ def desired_children(tenant: Tenant, selection: Selection, env: Environment) -> 
     digest = config_hash(
         tenant, database_uri=env.credentials.uri if env.credentials is not None else None
     )
-    children.append(
-        build_runtime_deployment(tenant, image=env.default_image, config_digest=digest)
-    )
+    children.append(build_runtime_deployment(tenant, image=env.default_image, config_digest=digest))
     children.append(build_runtime_pdb(tenant))
     children.append(
         build_runtime_network_policy(

@@ -19,7 +19,11 @@ def build_runtime_hpa(tenant: Tenant) -> dict[str, Any] | None:
         "kind": "HorizontalPodAutoscaler",
         "metadata": child_metadata(tenant, name=runtime_name(tenant), component="runtime"),
         "spec": {
-            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": runtime_name(tenant)},
+            "scaleTargetRef": {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "name": runtime_name(tenant),
+            },
             "minReplicas": scaling.min_replicas,
             "maxReplicas": max(scaling.max_replicas, scaling.min_replicas),
             "metrics": [

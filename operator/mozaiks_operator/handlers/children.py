@@ -1,5 +1,8 @@
 """Events on our children (edited, deleted, rolled out) re-reconcile their Tenant.
 
+Our own writes come back as events too; the Context remembers what we applied, so such echoes
+cost nothing and a Deployment's status change costs a status refresh, not a full pass.
+
 Secrets are not watched: that would need list/watch on every Secret in the cluster. The drift
 timer repairs them instead.
 """
@@ -13,7 +16,7 @@ import kopf
 from mozaiks_operator import constants as c
 from mozaiks_operator.config import Settings
 from mozaiks_operator.handlers.common import claims_of, context
-from mozaiks_operator.reconcile import reconcile_tenant
+from mozaiks_operator.reconcile import reconcile_tenant, refresh_status
 
 WATCHED = [
     ("apps", "v1", "deployments"),
@@ -27,15 +30,28 @@ WATCHED = [
 
 
 def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
-    async def child_event(body: kopf.Body, memo: Any, **kw: Any) -> None:
+    async def child_event(type: str | None, body: kopf.Body, memo: Any, **kw: Any) -> None:
         meta = body.get("metadata") or {}
         namespace, tenant = meta.get("namespace"), (meta.get("labels") or {}).get(c.LABEL_TENANT)
         if not namespace or not tenant:
             return
-        ctx = context(memo)
+        ctx, claims = context(memo), claims_of(kw)
+        seen = ctx.applied.get((str(body.get("kind")), namespace, str(meta.get("name"))))
+        if type != "DELETED" and seen is not None:
+            if seen[0] == meta.get("resourceVersion"):
+                return  # the echo of our own apply
+            if meta.get("generation") is not None and seen[1] == meta.get("generation"):
+                # The spec is as we applied it: a status (or metadata) change. Only a
+                # Deployment's status matters to us (Ready); metadata drift waits for the timer.
+                if body.get("kind") == "Deployment":
+                    deployment = dict(body)
+                    await ctx.serializer.run(
+                        (namespace, tenant),
+                        lambda: refresh_status(ctx, namespace, tenant, deployment, claims=claims),
+                    )
+                return
         await ctx.serializer.run(
-            (namespace, tenant),
-            lambda: reconcile_tenant(ctx, namespace, tenant, claims=claims_of(kw)),
+            (namespace, tenant), lambda: reconcile_tenant(ctx, namespace, tenant, claims=claims)
         )
 
     for group, version, plural in WATCHED:

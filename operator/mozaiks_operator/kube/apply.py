@@ -55,15 +55,12 @@ async def apply_child(kube: Kube, tenant: Tenant, obj: Obj) -> Obj:
     return await retry_conflicts(lambda: kube.apply(obj))
 
 
-async def apply_children(kube: Kube, tenant: Tenant, children: Iterable[Obj]) -> dict[str, Obj]:
+async def apply_children(kube: Kube, tenant: Tenant, children: Iterable[Obj]) -> list[Obj]:
     """Apply in order (Secrets and ConfigMap before the Deployment that mounts them).
 
-    Returns the live objects by kind.
+    Returns the live objects as the API server answered.
     """
-    live: dict[str, Obj] = {}
-    for obj in children:
-        live[obj["kind"]] = await apply_child(kube, tenant, obj)
-    return live
+    return [await apply_child(kube, tenant, obj) for obj in children]
 
 
 async def delete_owned(kube: Kube, tenant: Tenant, kind: str, name: str) -> bool:

@@ -111,8 +111,10 @@ class Operators:
     workdir: Path
     lease: str
     running: list[OperatorProcess] = field(default_factory=list)
+    namespaces: set[str] = field(default_factory=set)
 
     def start(self, *namespaces: str, **env: str) -> OperatorProcess:
+        self.namespaces.update(namespaces)
         identity = f"op-{len(self.running)}-{secrets.token_hex(2)}"
         log = self.workdir / f"{identity}.log"
         settings = {
@@ -142,20 +144,26 @@ class Operators:
         self.running.append(op)
         return op
 
-    def stop_all(self) -> None:
+    def stop_all(self, api: Api) -> None:
+        """Stop every operator, then drop the finalizers they left, so that the test's namespace
+        can be deleted without an operator (the databases stay, as under Retain)."""
         for op in self.running:
             op.stop()
+        for ns in self.namespaces:
+            for item in api.list("Tenant", ns):
+                name = item["metadata"]["name"]
+                api.patch("Tenant", ns, name, {"metadata": {"finalizers": None}})
 
 
 @pytest.fixture
 def operators(
-    operator_kubeconfig: Path, ferretdb_auth: FerretDBAuth, tmp_path: Path
+    operator_kubeconfig: Path, ferretdb_auth: FerretDBAuth, tmp_path: Path, api: Api
 ) -> Iterator[Operators]:
     ops = Operators(
         operator_kubeconfig, ferretdb_auth.admin_uri, tmp_path, lease=f"mz-{secrets.token_hex(4)}"
     )
     yield ops
-    ops.stop_all()
+    ops.stop_all(api)
 
 
 # ------------------------------------------------------------------ manifests
