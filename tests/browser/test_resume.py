@@ -40,8 +40,9 @@ async def answer_over_http(runtime: RuntimeProcess, request_id: str, text: str) 
         assert res.status_code < 300, res.text
 
 
+@pytest.mark.parametrize("stop_signal", [signal.SIGKILL, signal.SIGTERM], ids=["crash", "shutdown"])
 async def test_widget_resumes_after_the_runtime_is_killed_and_restarted(
-    session: BrowserSession, own_runtime: RuntimeProcess
+    session: BrowserSession, own_runtime: RuntimeProcess, stop_signal: signal.Signals
 ) -> None:
     page = session.page
     socket_urls: list[str] = []
@@ -65,15 +66,19 @@ async def test_widget_resumes_after_the_runtime_is_killed_and_restarted(
     request_id = await question.get_attribute("data-request-id")
     assert request_id
 
-    # Crash: every socket drops at once; the widget says so and keeps trying.
-    await asyncio.to_thread(own_runtime.stop, sig=signal.SIGKILL)
+    # A crash (SIGKILL) or a rolling update (SIGTERM): every socket drops; the widget says so
+    # and keeps trying.
+    await asyncio.to_thread(own_runtime.stop, sig=stop_signal)
     await page.wait_for_selector(f'{ROOT}[data-connection="reconnecting"]', state="attached")
     banner = page.locator(".mzk-banner")
     await expect(banner).to_be_visible()
-    await expect(banner).to_contain_text("Connection lost")
+    # A crash just cuts the connection; a shutdown says it is a restart (close code 1012).
+    why = {signal.SIGKILL: "Connection lost.", signal.SIGTERM: "is restarting."}[stop_signal]
+    await expect(banner).to_contain_text(why)
+    await expect(banner).to_contain_text("Reconnecting in")
     await expect(page.locator(".mzk-status")).to_contain_text("Reconnecting")
     await expect(page.locator(".mzk-send")).to_be_disabled()
-    await session.screenshot("07-connection-lost")
+    await session.screenshot(f"07-connection-lost-{stop_signal.name}")
 
     # Back on the same port and database (with a new signing secret: the widget asks its token
     # endpoint again). The question is answered elsewhere while the widget is still away.
@@ -84,7 +89,7 @@ async def test_widget_resumes_after_the_runtime_is_killed_and_restarted(
     answered = page.locator(f'.mzk-input-request[data-request-id="{request_id}"]')
     await expect(answered).to_have_attribute("data-state", "answered")
     await expect(page.locator(".mzk-msg--user").last).to_have_text("yes")
-    await session.screenshot("08-resumed")
+    await session.screenshot(f"08-resumed-{stop_signal.name}")
 
     # Reconnected with the last seq it held; what it held before is still there, once.
     assert any(f"last_seq={seen}" in url for url in socket_urls[1:]), socket_urls

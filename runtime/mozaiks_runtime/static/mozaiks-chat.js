@@ -88,6 +88,14 @@
     "unknown workflow": "This assistant is not available.",
   };
 
+  // Why a served socket closed (its close code) → plain words; the widget reconnects after each.
+  const CLOSE_TEXT = {
+    1001: "The chat service is going away.",
+    1011: "The chat service had a problem.",
+    1012: "The chat service is restarting.",
+    1013: "The chat service is busy.",
+  };
+
   const CONNECTION_TEXT = {
     idle: "Not connected",
     connecting: "Connecting…",
@@ -503,8 +511,7 @@
       if (ws !== this.socket) return;
       this.socket = null;
       if (ev.code === 1008) return this.onPolicyClose(ev);
-      const why = ev.code === 1013 ? "The service is busy." : "Connection lost.";
-      this.scheduleReconnect(why);
+      this.scheduleReconnect(CLOSE_TEXT[ev.code] || "Connection lost.");
     }
 
     onPolicyClose(ev) {
