@@ -9,6 +9,7 @@ timer repairs them instead.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import kopf
@@ -29,6 +30,27 @@ WATCHED = [
 ]
 
 
+SKIP, STATUS, FULL = "skip", "status", "full"
+
+
+def triage(
+    event: str | None, kind: str, meta: Mapping[str, Any], seen: tuple[str, int | None] | None
+) -> str:
+    """What a child's event calls for, given what we last applied to it (`seen`).
+
+    SKIP: the echo of our own write, or a status/metadata change of a child whose status we do
+    not report (metadata drift waits for the timer). STATUS: a Deployment's status moved.
+    FULL: deleted, changed by someone else, or unknown to this process: a full pass.
+    """
+    if event == "DELETED" or seen is None:
+        return FULL
+    if seen[0] == meta.get("resourceVersion"):
+        return SKIP
+    if meta.get("generation") is not None and seen[1] == meta.get("generation"):
+        return STATUS if kind == "Deployment" else SKIP
+    return FULL
+
+
 def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
     async def child_event(type: str | None, body: kopf.Body, memo: Any, **kw: Any) -> None:
         meta = body.get("metadata") or {}
@@ -36,23 +58,19 @@ def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
         if not namespace or not tenant:
             return
         ctx, claims = context(memo), claims_of(kw)
-        seen = ctx.applied.get((str(body.get("kind")), namespace, str(meta.get("name"))))
-        if type != "DELETED" and seen is not None:
-            if seen[0] == meta.get("resourceVersion"):
-                return  # the echo of our own apply
-            if meta.get("generation") is not None and seen[1] == meta.get("generation"):
-                # The spec is as we applied it: a status (or metadata) change. Only a
-                # Deployment's status matters to us (Ready); metadata drift waits for the timer.
-                if body.get("kind") == "Deployment":
-                    deployment = dict(body)
-                    await ctx.serializer.run(
-                        (namespace, tenant),
-                        lambda: refresh_status(ctx, namespace, tenant, deployment, claims=claims),
-                    )
-                return
-        await ctx.serializer.run(
-            (namespace, tenant), lambda: reconcile_tenant(ctx, namespace, tenant, claims=claims)
-        )
+        kind = str(body.get("kind"))
+        seen = ctx.applied.get((kind, namespace, str(meta.get("name"))))
+        action = triage(type, kind, meta, seen)
+        if action == STATUS:
+            deployment = dict(body)
+            await ctx.serializer.run(
+                (namespace, tenant),
+                lambda: refresh_status(ctx, namespace, tenant, deployment, claims=claims),
+            )
+        elif action == FULL:
+            await ctx.serializer.run(
+                (namespace, tenant), lambda: reconcile_tenant(ctx, namespace, tenant, claims=claims)
+            )
 
     for group, version, plural in WATCHED:
         kopf.on.event(

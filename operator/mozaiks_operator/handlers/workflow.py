@@ -59,7 +59,7 @@ def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
     @kopf.on.create(*WORKFLOWS, id="validate", registry=registry)
     @kopf.on.update(*WORKFLOWS, id="validate", registry=registry)
     async def workflow_changed(
-        body: kopf.Body, status: kopf.Status, patch: kopf.Patch, memo: Any, **kw: Any
+        body: kopf.Body, status: kopf.Status, patch: kopf.Patch, retry: int, memo: Any, **kw: Any
     ) -> None:
         ctx = context(memo)
         wf = Workflow.from_body(body)
@@ -70,7 +70,10 @@ def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
         )
         patch.status.update(after)
         _post_events(dict(body), before, after)
-        await reconcile_namespace(ctx, wf.namespace, claims=claims_of(kw))
+        # A retry only looks for the missing Tenant again: when that Tenant appears, its own
+        # reconcile picks this Workflow up, so the namespace need not be re-applied each time.
+        if retry == 0:
+            await reconcile_namespace(ctx, wf.namespace, claims=claims_of(kw))
         if not outcome.tenants and outcome.served is not None and outcome.duplicate_of is None:
             raise kopf.TemporaryError(f"{outcome.wanted} not found", delay=TENANT_RECHECK_SECONDS)
 
