@@ -17,7 +17,7 @@ import pytest_asyncio
 from playwright.async_api import Browser, expect
 
 from mozaiks_runtime.auth.mint import mint_token
-from tests.browser.conftest import RUNTIME_SECRET, BrowserSession, RuntimeProcess, new_session
+from tests.browser.harness import RUNTIME_SECRET, BrowserSession, RuntimeProcess, new_session
 from tests.browser.widget import (
     ROOT,
     answer_input,

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from playwright.async_api import WebSocket, expect
 
-from tests.browser.conftest import BrowserSession, RuntimeProcess
+from tests.browser.harness import BrowserSession, RuntimeProcess
 from tests.browser.widget import (
     ROOT,
     answer_input,

@@ -12,7 +12,7 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, expect
 
-from tests.browser.conftest import BrowserSession, RuntimeProcess, new_session, serve
+from tests.browser.harness import BrowserSession, RuntimeProcess, new_session, serve
 from tests.browser.widget import (
     ROOT,
     answer_input,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import expect
 
-from tests.browser.conftest import BrowserSession, RuntimeProcess
+from tests.browser.harness import BrowserSession, RuntimeProcess
 from tests.browser.widget import (
     ROOT,
     answer_input,

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 from playwright.async_api import Page, expect
 
-from tests.browser.conftest import UI_TIMEOUT_MS, RuntimeProcess
+from tests.browser.harness import UI_TIMEOUT_MS, RuntimeProcess
 
 # Persisted event types the widget draws as one element carrying the event's seq.
 RENDERED_TYPES = frozenset({"chat.text", "chat.tool_call", "chat.input_request"})
