@@ -16,9 +16,9 @@ pytestmark = pytest.mark.unit
 SECRET = "browser-suite-secret-0123456789abcdef"
 
 
-def client(*, dev_page: bool) -> httpx.AsyncClient:
+def client(*, dev_page: bool, peer: str = "127.0.0.1") -> httpx.AsyncClient:
     settings = Settings.load(jwt_secret=SECRET, dev_page=dev_page, app_id="acme")
-    transport = httpx.ASGITransport(app=create_app(settings))
+    transport = httpx.ASGITransport(app=create_app(settings), client=(peer, 40000))
     return httpx.AsyncClient(transport=transport, base_url="http://runtime.test")
 
 
@@ -50,6 +50,14 @@ async def test_dev_page_embeds_the_widget_under_a_strict_policy() -> None:
         claims = jwt.decode(body["token"], SECRET, algorithms=["HS256"])
         assert claims["sub"] == body["user_id"] == DEV_USER
         assert claims["app_id"] == body["app_id"] == "acme"
+
+
+async def test_dev_token_is_served_to_this_machine_only() -> None:
+    async with client(dev_page=True, peer="10.1.2.3") as http:
+        assert (await http.get("/")).status_code == 200
+        refused = await http.get("/dev/token")
+        assert refused.status_code == 403
+        assert "token" not in refused.json()
 
 
 def test_dev_page_escapes_what_it_embeds() -> None:

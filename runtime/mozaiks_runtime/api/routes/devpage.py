@@ -3,9 +3,10 @@
 The static files (mozaiks-chat.js and .css) are always served: that is how host apps embed the
 chat with one script tag. The dev page (`settings.dev_page`, on in `make run`, off by default in
 the image) lists the workflows and embeds the widget with a dev token. That token is minted here,
-from the runtime's own HS256 secret, for the dev user; `/dev/token` hands the widget a fresh one
-on every (re)connect, so a restarted runtime with a new secret is picked up without a reload.
-Neither route exists unless the dev page is on.
+from the runtime's own HS256 secret, for the dev user (the same user and secret as the token
+`mozaiks runtime --dev` prints); `/dev/token` hands the widget a fresh one on every (re)connect,
+so a restarted runtime with a new random secret is picked up without a reload, and it answers
+loopback clients only. Neither route exists unless the dev page is on.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from datetime import timedelta
 from html import escape
 from pathlib import Path
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -31,6 +32,7 @@ _CSP = (
     "connect-src 'self' ws: wss:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
 _NO_STORE = {"Cache-Control": "no-store"}
+_LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 
 
 def mount_static(app: FastAPI) -> None:
@@ -100,7 +102,12 @@ def build_dev_router(settings: Settings) -> APIRouter:
         return HTMLResponse(html, headers={"Content-Security-Policy": _CSP, **_NO_STORE})
 
     @router.get("/dev/token")
-    async def dev_page_token() -> JSONResponse:
+    async def dev_page_token(request: Request) -> JSONResponse:
+        # `mozaiks runtime --dev` binds 0.0.0.0 unless told otherwise: hand tokens to this
+        # machine only.
+        if request.client is None or request.client.host not in _LOOPBACK:
+            detail = "the dev token is only served to this machine"
+            return JSONResponse({"detail": detail}, status_code=403)
         body = {"token": dev_token(settings), "user_id": DEV_USER, "app_id": settings.app_id}
         return JSONResponse(body, headers=_NO_STORE)
 
