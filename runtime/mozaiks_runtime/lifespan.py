@@ -53,6 +53,7 @@ def build_lifespan(
         registry = WorkflowRegistry(settings.workflows_dir, settings.workflows_poll_seconds)
         verifier = TokenVerifier(settings)
         runs: RunManager | None = None
+        journal: Journal | None = None
         try:
             await registry.start()
             for source, problems in registry.errors().items():
@@ -60,8 +61,9 @@ def build_lifespan(
             hub = Hub(settings.ws_queue_frames)
             budget = BudgetGuard(store, settings)
             pending = PendingRequests(store)
+            journal = Journal(store, hub)
             ports = RunPorts(
-                journal=Journal(store, hub),
+                journal=journal,
                 pending=pending,
                 usage=Accountant(store, settings, metrics),
                 budget=budget,
@@ -93,6 +95,8 @@ def build_lifespan(
             state.draining = True
             if runs is not None:
                 await runs.close()  # chats stay running/waiting: the next connect resumes them
+            if journal is not None:
+                await journal.close()  # what the runs emitted reaches the store
             await registry.stop()
             await verifier.close()
             await store.close()

@@ -1,39 +1,137 @@
-"""Persist, then fan out: the one path every persisted chat event takes to the sockets."""
+"""Persist, then fan out: the one path every chat event takes to the sockets.
+
+Each chat has a queue and, while it is not empty, one drain task: it writes the queued events in
+one `append_events` call (they get their seqs), then publishes them in seq order. A run does not
+wait for the disk after every event (`emit` waits only when the chat's backlog is long), so
+a burst of events becomes one write; it waits where it must (`append`: before asking the user,
+at the end of a run). Transient frames (token chunks) queue behind the events before them, so
+sockets see everything in the order the run produced it. Nothing reaches a socket unpersisted.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import weakref
+import contextlib
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from mozaiks_runtime.chats.events import Frame, stored_frame
 from mozaiks_runtime.chats.hub import Hub
 from mozaiks_runtime.storage.base import NewEvent, Store, StoredEvent
 
+ChatKey = tuple[str, str]
+MAX_BATCH = 500  # events per write
+BACKLOG = 256  # queued events per chat before `emit` waits for the disk
+
+
+@dataclass(slots=True)
+class _Item:
+    event: NewEvent | None  # None: `frame` is transient
+    frame: Frame | None
+    done: asyncio.Future[StoredEvent | None]
+
+
+@dataclass(slots=True)
+class _ChatQueue:
+    items: list[_Item] = field(default_factory=list)
+    drain: asyncio.Task[None] | None = None
+    failure: Exception | None = None  # a failed write, raised to the run's next call
+
 
 class Journal:
-    def __init__(self, store: Store, hub: Hub) -> None:
+    def __init__(self, store: Store, hub: Hub, *, backlog: int = BACKLOG) -> None:
         self._store = store
         self._hub = hub
-        # Publishing under the chat's lock keeps the order sockets see equal to seq order.
-        self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
-            weakref.WeakValueDictionary()
-        )
+        self._backlog = backlog
+        self._chats: dict[ChatKey, _ChatQueue] = {}
 
     async def append(
         self, app_id: str, chat_id: str, events: Sequence[NewEvent]
     ) -> list[StoredEvent]:
-        """Store the events (they get their seqs), then publish them to the chat's sockets."""
+        """Queue the events and wait until they (and everything queued before) are stored and
+        published. Raises what the store raised."""
+        done = self._submit((app_id, chat_id), [_item(event=e) for e in events])
+        stored = await asyncio.gather(*done)
+        return [s for s in stored if s is not None]
+
+    async def emit(self, app_id: str, chat_id: str, event: NewEvent) -> None:
+        """Queue one event; waits only while the chat's backlog is long (backpressure)."""
         key = (app_id, chat_id)
-        lock = self._locks.get(key)
-        if lock is None:
-            lock = self._locks[key] = asyncio.Lock()
-        async with lock:
-            stored = await self._store.append_events(app_id, chat_id, events)
-            for event in stored:
-                self._hub.publish(key, stored_frame(event))
-        return stored
+        (done,) = self._submit(key, [_item(event=event)])
+        queue = self._chats.get(key)
+        if queue is not None and len(queue.items) >= self._backlog:
+            await done
 
     def publish(self, app_id: str, chat_id: str, frame: Frame) -> None:
-        """Fan out a transient frame (not stored, no seq)."""
-        self._hub.publish((app_id, chat_id), frame)
+        """Fan out a transient frame (not stored, no seq) after the events queued before it."""
+        self._submit((app_id, chat_id), [_item(frame=frame)])
+
+    async def close(self) -> None:
+        """Let queued events reach the store (call before closing it)."""
+        drains = [q.drain for q in self._chats.values() if q.drain is not None]
+        await asyncio.gather(*drains, return_exceptions=True)
+
+    def _submit(self, key: ChatKey, items: list[_Item]) -> list[asyncio.Future[StoredEvent | None]]:
+        queue = self._chats.setdefault(key, _ChatQueue())
+        if queue.failure is not None:
+            failure, queue.failure = queue.failure, None
+            raise failure
+        queue.items.extend(items)
+        if queue.drain is None:
+            queue.drain = asyncio.create_task(self._drain(key, queue), name=f"journal:{key[1]}")
+        return [item.done for item in items]
+
+    async def _drain(self, key: ChatKey, queue: _ChatQueue) -> None:
+        try:
+            while queue.items:
+                batch = _leading_run(queue.items)
+                del queue.items[: len(batch)]
+                if batch[0].event is None:
+                    for item in batch:
+                        assert item.frame is not None
+                        self._hub.publish(key, item.frame)
+                        item.done.set_result(None)
+                    continue
+                try:
+                    stored = await self._store.append_events(
+                        key[0], key[1], [item.event for item in batch if item.event is not None]
+                    )
+                except Exception as exc:
+                    self._fail(queue, batch, exc)
+                    return
+                for item, event in zip(batch, stored, strict=True):
+                    self._hub.publish(key, stored_frame(event))
+                    if not item.done.done():
+                        item.done.set_result(event)
+        finally:
+            # No await between the loop's last check and here: nothing can slip in unnoticed.
+            queue.drain = None
+            if not queue.items and queue.failure is None and self._chats.get(key) is queue:
+                del self._chats[key]
+
+    @staticmethod
+    def _fail(queue: _ChatQueue, batch: list[_Item], exc: Exception) -> None:
+        """Fail this batch and everything queued after it; the chat's next call raises too."""
+        for item in [*batch, *queue.items]:
+            if not item.done.done():
+                item.done.set_exception(exc)
+                # Marked as seen: callers that did not wait must not log "never retrieved".
+                with contextlib.suppress(BaseException):
+                    item.done.exception()
+        queue.items.clear()
+        queue.failure = exc
+
+
+def _item(*, event: NewEvent | None = None, frame: Frame | None = None) -> _Item:
+    return _Item(event, frame, asyncio.get_running_loop().create_future())
+
+
+def _leading_run(items: list[_Item]) -> list[_Item]:
+    """The longest prefix of one kind (events to store, or transient frames), capped."""
+    transient = items[0].event is None
+    run = []
+    for item in items[:MAX_BATCH]:
+        if (item.event is None) != transient:
+            break
+        run.append(item)
+    return run

@@ -55,14 +55,16 @@ class ChatRunIO:
         await self.ports.journal.append(self.scope.app_id, self.scope.chat_id, new)
 
     async def emit(self, event: EngineEvent) -> None:
+        scope = self.scope
         if isinstance(event, ModelUsage):
-            await self._append(await self._account(event))
+            await self.ports.journal.emit(scope.app_id, scope.chat_id, await self._account(event))
             return
-        out = events.from_engine(event, self.scope)
+        out = events.from_engine(event, scope)
         if isinstance(out, Frame):
-            self.ports.journal.publish(self.scope.app_id, self.scope.chat_id, out)
+            self.ports.journal.publish(scope.app_id, scope.chat_id, out)
         else:
-            await self._append(out)
+            # Queued, not awaited: the run goes on while the journal stores and sends in order.
+            await self.ports.journal.emit(scope.app_id, scope.chat_id, out)
 
     async def _account(self, usage: ModelUsage) -> NewEvent:
         """Record the call (the accountant also counts it in the metrics) and describe it."""
@@ -90,13 +92,13 @@ class ChatRunIO:
             timeout_seconds=self.ports.input_timeout_seconds,
         )
         rid = request.request_id
+        await self.set_status("waiting")  # stored before the user can see the question
         await self._append(
             NewEvent(
                 events.INPUT_REQUEST,
                 {"request_id": rid, "agent": agent, "prompt": prompt, "password": password},
             )
         )
-        await self.set_status("waiting")
         try:
             answer = await self.ports.pending.wait(request)
         except InputTimeout:
@@ -127,6 +129,7 @@ class ChatRunIO:
             timeout_seconds=self.ports.ui_tool_timeout_seconds,
         )
         eid = request.request_id
+        await self.set_status("waiting")
         await self._append(
             NewEvent(
                 events.TOOL_CALL,
@@ -141,7 +144,6 @@ class ChatRunIO:
                 },
             )
         )
-        await self.set_status("waiting")
         try:
             answer = await self.ports.pending.wait(request)
         except InputTimeout:

@@ -185,13 +185,17 @@ class Connection:
                 else:
                     async with self._send_lock:
                         await self._send_stored_after(self.hwm, replay=False)
-                while not (subscriber.overflowed and subscriber.queue.empty()):
-                    try:
-                        async with asyncio.timeout(self._quiet_wait()):
-                            frame = await subscriber.queue.get()
-                    except TimeoutError:
-                        await self._on_quiet(chat)
-                        continue
+                queue = subscriber.queue
+                while not (subscriber.overflowed and queue.empty()):
+                    if queue.empty():
+                        try:
+                            async with asyncio.timeout(self._quiet_wait()):
+                                frame = await queue.get()
+                        except TimeoutError:
+                            await self._on_quiet(chat)
+                            continue
+                    else:  # a burst: no timer per frame
+                        frame = queue.get_nowait()
                     await self.send(frame)
 
     def _quiet_wait(self) -> float:

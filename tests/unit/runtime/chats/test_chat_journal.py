@@ -1,0 +1,76 @@
+"""The journal (chats/journal.py) over the embedded store: every event stored before it is
+published, in seq order with transient frames in between, one write per burst, failures
+reported to the run."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from mozaiks_runtime.chats.events import transient
+from mozaiks_runtime.chats.hub import Hub
+from mozaiks_runtime.chats.journal import Journal
+from mozaiks_runtime.errors import StorageUnavailable
+from mozaiks_runtime.storage.base import NewEvent
+from mozaiks_runtime.storage.sqlite import SqliteStore
+
+pytestmark = pytest.mark.unit
+KEY = ("app", "c1")
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
+    adapter = SqliteStore(tmp_path / "j.sqlite3")
+    await adapter.start()
+    yield adapter
+    await adapter.close()
+
+
+async def test_emitted_events_are_stored_then_published_in_order(store: SqliteStore) -> None:
+    hub = Hub()
+    journal = Journal(store, hub)
+    with hub.subscribe(KEY) as sub:
+        for n in range(1, 4):
+            await journal.emit(*KEY, NewEvent("chat.text", {"n": n}))
+        journal.publish(*KEY, transient("chat.text_chunk", {"c": "x"}, chat_id="c1"))
+        last = await journal.append(*KEY, [NewEvent("chat.run_complete", {})])
+        assert [e.seq for e in last] == [4]
+        frames = [sub.queue.get_nowait() for _ in range(5)]
+    assert [f.seq for f in frames] == [1, 2, 3, None, 4]
+    assert frames[3].type == "chat.text_chunk"
+    # Each published event was in the store already.
+    assert [e.seq for e in await store.events_after(*KEY, 0)] == [1, 2, 3, 4]
+
+
+async def test_a_burst_becomes_few_writes(store: SqliteStore) -> None:
+    journal = Journal(store, Hub(), backlog=10_000)
+    for n in range(200):
+        await journal.emit(*KEY, NewEvent("chat.text", {"n": n}))
+    await journal.append(*KEY, [])
+    await journal.close()
+    assert await store.last_seq(*KEY) == 200
+
+
+async def test_backpressure_waits_for_the_disk(store: SqliteStore) -> None:
+    journal = Journal(store, Hub(), backlog=2)
+    for n in range(5):
+        await journal.emit(*KEY, NewEvent("chat.text", {"n": n}))
+    # The backlog bound made emit wait: little is left unstored.
+    assert await store.last_seq(*KEY) >= 3
+    await journal.close()
+    assert await store.last_seq(*KEY) == 5
+
+
+async def test_a_failed_write_reaches_the_run(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "closed.sqlite3")  # never started: every write fails
+    journal = Journal(store, Hub())
+    await journal.emit(*KEY, NewEvent("chat.text", {}))
+    await asyncio.sleep(0.05)
+    with pytest.raises(StorageUnavailable):
+        await journal.emit(*KEY, NewEvent("chat.text", {}))
+    with pytest.raises(StorageUnavailable):
+        await journal.append(*KEY, [NewEvent("chat.text", {})])
+    await store.close()
