@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from mozaiks_runtime.engine.base import (
@@ -70,7 +70,8 @@ class RunScope:
 
 def timestamp(moment: datetime) -> str:
     """ISO 8601 in UTC with a `Z`, millisecond precision."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    # isoformat is several times faster than strftime, and this runs for every frame.
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def envelope(

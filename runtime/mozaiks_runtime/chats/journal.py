@@ -21,7 +21,7 @@ from mozaiks_runtime.storage.base import NewEvent, Store, StoredEvent
 
 ChatKey = tuple[str, str]
 MAX_BATCH = 500  # events per write
-BACKLOG = 256  # queued events per chat before `emit` waits for the disk
+BACKLOG = 16  # queued events per chat before `emit` waits for the disk
 
 
 @dataclass(slots=True)

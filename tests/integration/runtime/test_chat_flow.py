@@ -150,9 +150,9 @@ async def test_disconnect_mid_run_and_resume_with_last_seq(runtime: Runtime) -> 
         headers=runtime.auth(),
     )
     assert answered.status_code == 200, answered.text
-    for _ in range(100):
-        state = (await runtime.http.get(f"/api/sessions/{chat_id}", headers=runtime.auth())).json()
-        if any(p["kind"] == "ui_tool" for p in state["pending"]):
+    for _ in range(100):  # until the run has asked its UI question
+        page = await runtime.http.get(f"/api/sessions/{chat_id}/events", headers=runtime.auth())
+        if any(e["data"].get("awaiting_response") for e in page.json()["events"]):
             break
         await asyncio.sleep(0.05)
 
