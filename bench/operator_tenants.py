@@ -136,6 +136,12 @@ def vm_hwm_kib(pid: int) -> int:
     return 0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def tally(api: Api, ns: str) -> tuple[int, int]:
     applied = ready = 0
     for item in api.list("Tenant", ns):
@@ -239,6 +245,7 @@ def run(n: int, workdir: Path) -> dict[str, Any]:
             time.sleep(0.2)
         time.sleep(2)  # kopf's watches are up
         idle_kib = vm_hwm_kib(proc.pid)
+        cpu_before = cpu_seconds(proc.pid)
 
         started = time.perf_counter()
         with ThreadPoolExecutor(CONCURRENCY) as pool:
@@ -258,6 +265,7 @@ def run(n: int, workdir: Path) -> dict[str, Any]:
                 break
             time.sleep(0.5)
         peak_kib = vm_hwm_kib(proc.pid)
+        cpu = cpu_seconds(proc.pid) - cpu_before
 
         passes: dict[str, list[float]] = {}
         for m in PASS_LINE.finditer(log.read_text(errors="replace")):
@@ -281,6 +289,7 @@ def run(n: int, workdir: Path) -> dict[str, Any]:
             "ready_s": t_ready,
             "delete_s": deleted,
             "ready": ready,
+            "cpu_s": cpu,
             "baseline_s": base,
             "first_pass_ms": (
                 statistics.median(first) if first else 0,
@@ -325,6 +334,8 @@ def report(r: dict[str, Any]) -> str:
             f"{r['passes_per_tenant']:.1f} passes per tenant",
             f"operator memory:                    {r['idle_mib']:.0f} MiB idle, "
             f"{r['peak_mib']:.0f} MiB peak (VmHWM)",
+            f"operator CPU until then:            {r['cpu_s']:.1f} s "
+            f"({r['cpu_s'] / r['tenants'] * 1000:.0f} ms per tenant)",
             f"delete all (finalizer, DB dropped): {r['delete_s']:.1f} s",
         ]
     )

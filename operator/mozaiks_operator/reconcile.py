@@ -22,7 +22,7 @@ from mozaiks_operator.config import Settings
 from mozaiks_operator.database import DatabaseAdmin, database_port
 from mozaiks_operator.errors import Blocked, InvalidSpec, OperatorError
 from mozaiks_operator.kube import events
-from mozaiks_operator.kube.apply import apply_children, prune
+from mozaiks_operator.kube.apply import apply_child, prune
 from mozaiks_operator.kube.client import Kube, KubeError, Obj
 from mozaiks_operator.kube.observe import runtime_state
 from mozaiks_operator.kube.status import write_status
@@ -131,9 +131,12 @@ async def _converge(ctx: Context, tenant: Tenant, claim: Claim, claims: Claims) 
         credentials=creds,
     )
     desired = desired_children(tenant, selection, env)
-    live = await apply_children(ctx.kube, tenant, desired.children)
-    for obj in live:
-        ctx.remember(obj)
+    # In order (Secrets and ConfigMap before the Deployment that mounts them); each child is
+    # remembered as soon as it is applied, so the watch echo of this very write is ignored.
+    live = []
+    for child in desired.children:
+        live.append(await apply_child(ctx.kube, tenant, child))
+        ctx.remember(live[-1])
     await prune(ctx.kube, tenant, desired.absent_kinds, runtime_name(tenant))
     warnings: list[OperatorError] = []
     if not desired.workflows_fit:

@@ -55,14 +55,6 @@ async def apply_child(kube: Kube, tenant: Tenant, obj: Obj) -> Obj:
     return await retry_conflicts(lambda: kube.apply(obj))
 
 
-async def apply_children(kube: Kube, tenant: Tenant, children: Iterable[Obj]) -> list[Obj]:
-    """Apply in order (Secrets and ConfigMap before the Deployment that mounts them).
-
-    Returns the live objects as the API server answered.
-    """
-    return [await apply_child(kube, tenant, obj) for obj in children]
-
-
 async def delete_owned(kube: Kube, tenant: Tenant, kind: str, name: str) -> bool:
     """Delete `kind/name` if, and only if, it is this Tenant's; True when something was deleted."""
     live = await kube.get(kind, tenant.namespace, name)
