@@ -206,12 +206,13 @@ async def reconcile_tenant(
 
 
 async def refresh_status(
-    ctx: Context, namespace: str, name: str, deployment: Obj, *, claims: Claims
+    ctx: Context, namespace: str, name: str, *, claims: Claims
 ) -> Outcome | None:
     """Only the Deployment's status moved (pods became ready): update the Tenant's status.
 
-    Cheap (one read, at most one write) where a full pass costs some twenty API calls. Falls
-    back to the full pass unless the last pass acted on this generation and found no problem.
+    Cheap (two reads, at most one write) where a full pass costs some twenty API calls. Reads
+    the Deployment fresh, like every pass, so a pass standing in for several events is right.
+    Falls back to the full pass unless the last pass acted on this generation with no problem.
     """
     body = await ctx.kube.get(c.TENANT_KIND, namespace, name)
     if body is None or body["metadata"].get("deletionTimestamp"):
@@ -224,7 +225,7 @@ async def refresh_status(
     clean = degraded is not None and degraded.get("reason") == c.REASON_RECONCILED
     if tenant.spec.paused or status.get("observedGeneration") != tenant.generation or not clean:
         return await reconcile_tenant(ctx, namespace, name, claims=claims)
-    outcome = Outcome(tenant.generation, runtime_state(deployment))
+    outcome = Outcome(tenant.generation, await _observe_only(ctx, tenant))
     await report(ctx, body, outcome)
     return outcome
 

@@ -14,12 +14,12 @@ from mozaiks_operator.build.names import (
     settings_secret_name,
     workflows_configmap_name,
 )
-from mozaiks_operator.errors import Blocked
+from mozaiks_operator.errors import Blocked, InvalidSpec
 from mozaiks_operator.kube import events
 from mozaiks_operator.kube.apply import delete_owned
 from mozaiks_operator.kube.client import Obj
 from mozaiks_operator.model.tenant import Tenant
-from mozaiks_operator.reconcile import Context
+from mozaiks_operator.reconcile import Claims, Context, check_claims, claim_of
 
 
 def _children(tenant: Tenant) -> list[tuple[str, str]]:
@@ -38,11 +38,20 @@ def _children(tenant: Tenant) -> list[tuple[str, str]]:
     ]
 
 
-async def finalize_tenant(ctx: Context, body: Obj) -> None:
-    """Remove the children we own and apply the deletion policy; raises Blocked to retry."""
+async def finalize_tenant(ctx: Context, body: Obj, *, claims: Claims) -> None:
+    """Remove the children we own and apply the deletion policy; raises Blocked to retry.
+
+    A Tenant that lost its app id or database name to an older one never owned that database:
+    deleting it never drops the other Tenant's data, whatever its deletionPolicy says.
+    """
     tenant = Tenant.from_body(body)
     spec = tenant.spec
     owns_database = spec.database.uri_secret_ref is None
+    try:
+        check_claims(tenant, claim_of(body), claims)
+    except InvalidSpec as err:
+        owns_database = False
+        events.normal(body, c.REASON_DATABASE_RETAINED, f"database not dropped: {err.message}")
     if spec.deletion_policy == "Delete" and owns_database:
         if ctx.database is None:
             raise Blocked(
@@ -64,4 +73,5 @@ async def finalize_tenant(ctx: Context, body: Obj) -> None:
         )
     for kind, name in _children(tenant):
         await delete_owned(ctx.kube, tenant, kind, name)
+        ctx.applied.pop((kind, tenant.namespace, name), None)
     ctx.serializer.forget((tenant.namespace, tenant.name))

@@ -62,10 +62,8 @@ def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
         seen = ctx.applied.get((kind, namespace, str(meta.get("name"))))
         action = triage(type, kind, meta, seen)
         if action == STATUS:
-            deployment = dict(body)
             await ctx.serializer.run(
-                (namespace, tenant),
-                lambda: refresh_status(ctx, namespace, tenant, deployment, claims=claims),
+                (namespace, tenant), lambda: refresh_status(ctx, namespace, tenant, claims=claims)
             )
         elif action == FULL:
             await ctx.serializer.run(

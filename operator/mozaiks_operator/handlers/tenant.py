@@ -44,6 +44,7 @@ def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
         *TENANTS,
         id="drift",
         interval=settings.drift_seconds,
+        initial_delay=settings.drift_seconds,  # create/resume already ran the first pass
         registry=registry,
     )
     async def tenant_drift(name: str, namespace: str | None, memo: Any, **kw: Any) -> None:
@@ -51,12 +52,13 @@ def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
         await ctx.serializer.run((ns, name), lambda: reconcile_tenant(ctx, ns, name, claims=claims))
 
     @kopf.on.delete(*TENANTS, id="finalize", registry=registry)
-    async def tenant_deleted(body: kopf.Body, memo: Any, **_: Any) -> None:
-        ctx = context(memo)
+    async def tenant_deleted(body: kopf.Body, memo: Any, **kw: Any) -> None:
+        ctx, claims = context(memo), claims_of(kw)
         meta = body["metadata"]
         try:
             await ctx.serializer.forced(
-                (meta["namespace"], meta["name"]), lambda: finalize_tenant(ctx, dict(body))
+                (meta["namespace"], meta["name"]),
+                lambda: finalize_tenant(ctx, dict(body), claims=claims),
             )
         except OperatorError as err:
             raise kopf.TemporaryError(f"{err.reason}: {err.message}", delay=15) from err

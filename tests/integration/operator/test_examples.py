@@ -16,8 +16,15 @@ def test_examples_apply_and_become_ready(
 ) -> None:
     ns = k8s_namespace
     operators.start(ns)
-    kube_cluster.kubectl("apply", "-n", ns, "-f", str(ROOT / "examples" / "tenant.yaml"),
-                         "-f", str(ROOT / "examples" / "workflow.yaml"))
+    kube_cluster.kubectl(
+        "apply",
+        "-n",
+        ns,
+        "-f",
+        str(ROOT / "examples" / "tenant.yaml"),
+        "-f",
+        str(ROOT / "examples" / "workflow.yaml"),
+    )
     wait_ready(api, ns, "demo")
     wait_condition(api, "Workflow", ns, "greeter", "Served", "Served")
     cm = api.get("ConfigMap", ns, "demo-workflows") or {}

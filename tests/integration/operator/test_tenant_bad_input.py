@@ -5,7 +5,10 @@ database), and nothing else is disturbed."""
 from __future__ import annotations
 
 import pytest
+from pymongo import MongoClient
 
+from tests.harness.kube import KubeCluster
+from tests.harness.mongo import FerretDBAuth
 from tests.integration.operator.conftest import (
     Operators,
     jwt_secret,
@@ -85,11 +88,15 @@ def test_missing_llm_secret_then_provided(
 
 
 def test_duplicate_app_id_in_another_namespace(
-    api: Api, operators: Operators, k8s_namespace: str, kube_cluster: object
+    api: Api,
+    operators: Operators,
+    k8s_namespace: str,
+    kube_cluster: KubeCluster,
+    ferretdb_auth: FerretDBAuth,
 ) -> None:
     first = k8s_namespace
     second = f"{first[:50]}-dup"
-    kube_cluster.create_namespace(second)  # type: ignore[attr-defined]
+    kube_cluster.create_namespace(second)
     try:
         for ns in (first, second):
             api.create(jwt_secret(ns))
@@ -97,7 +104,7 @@ def test_duplicate_app_id_in_another_namespace(
         api.create(tenant(first, app_id=app_id))
         operators.start(first, second)
         wait_ready(api, first)
-        api.create(tenant(second, app_id=app_id))
+        api.create(tenant(second, app_id=app_id, deletionPolicy="Delete"))
         cond = wait_condition(api, "Tenant", second, "acme", "Degraded", "DuplicateAppId")
         assert cond["message"].startswith(
             f"appId '{app_id}' already belongs to Tenant {first}/acme"
@@ -106,8 +113,15 @@ def test_duplicate_app_id_in_another_namespace(
         assert api.get("Deployment", second, "acme-runtime") is None
         assert (api.condition("Tenant", first, "acme", "Degraded") or {})["status"] == "False"
         assert (api.condition("Tenant", first, "acme", "Ready") or {})["status"] == "True"
+        # Deleting the duplicate (deletionPolicy Delete) never drops the first one's database.
+        api.delete("Tenant", second, "acme")
+        wait_for(lambda: api.get("Tenant", second, "acme") is None, what="duplicate deleted")
+        database = f"mozaiks_{app_id.replace('-', '_')}"
+        with MongoClient(ferretdb_auth.admin_uri, serverSelectionTimeoutMS=5000) as admin:
+            assert database in admin.list_database_names()
+            assert admin[database].command("usersInfo", database)["users"]
     finally:
-        kube_cluster.delete_namespace(second)  # type: ignore[attr-defined]
+        kube_cluster.delete_namespace(second)
 
 
 def test_unreachable_database(api: Api, operators: Operators, k8s_namespace: str) -> None:
