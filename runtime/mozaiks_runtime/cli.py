@@ -17,7 +17,7 @@ import secrets
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from mozaiks_runtime.config import Settings, SettingsError
 
@@ -93,18 +93,23 @@ def _runtime(host: str, port: int, *, dev: bool) -> int:
     settings = Settings.load(**overrides)
     configure_logging(settings)
     _announce(settings, host, port, generated=generated, out=sys.stdout)
-    uvicorn.run(
-        create_app(settings),
-        host=host,
-        port=port,
-        log_config=None,
-        # Our own heartbeat (`ping` frames) keeps sockets alive; protocol pings would double it.
-        ws_ping_interval=None,
-        # A hard cap far above the app's limit: frames between the two get a chat.error.
-        ws_max_size=settings.max_frame_bytes * 4,
-        proxy_headers=True,
-    )
+    uvicorn.run(create_app(settings), host=host, port=port, **server_options(settings))
     return 0
+
+
+def server_options(settings: Settings) -> dict[str, Any]:
+    """How uvicorn serves the runtime (also used by the tests and the benchmark)."""
+    return {
+        "log_config": None,  # logs.configure_logging already routes uvicorn's loggers
+        "proxy_headers": True,
+        # Our own heartbeat (`ping` frames) keeps sockets alive; protocol pings would double it.
+        "ws_ping_interval": None,
+        # A hard cap far above the app's limit: frames between the two get a chat.error.
+        "ws_max_size": settings.max_frame_bytes * 4,
+        # No permessage-deflate: its zlib state costs about 50 KiB per socket (idle ones too)
+        # and CPU on every frame, to shrink frames that are mostly a few hundred bytes.
+        "ws_per_message_deflate": False,
+    }
 
 
 def _announce(settings: Settings, host: str, port: int, *, generated: bool, out: TextIO) -> None:

@@ -185,17 +185,16 @@ class Connection:
                 else:
                     async with self._send_lock:
                         await self._send_stored_after(self.hwm, replay=False)
-                queue = subscriber.queue
-                while not (subscriber.overflowed and queue.empty()):
-                    if queue.empty():
+                while not (subscriber.overflowed and subscriber.empty()):
+                    if subscriber.empty():
                         try:
                             async with asyncio.timeout(self._quiet_wait()):
-                                frame = await queue.get()
+                                frame = await subscriber.get()
                         except TimeoutError:
                             await self._on_quiet(chat)
                             continue
                     else:  # a burst: no timer per frame
-                        frame = queue.get_nowait()
+                        frame = subscriber.get_nowait()
                     await self.send(frame)
 
     def _quiet_wait(self) -> float:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 
 from fastapi import APIRouter, WebSocket
+from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocketState
 
 from mozaiks_runtime.api.deps import authenticate
@@ -27,7 +28,7 @@ from mozaiks_runtime.ws.connection import Connection
 from mozaiks_runtime.ws.dispatch import Dispatcher
 
 log = logging.getLogger(__name__)
-router = APIRouter()
+PATH = "/ws/{workflow_name}/{app_id}/{chat_id}/{user_id}"
 
 
 class Refused(Exception):
@@ -81,10 +82,10 @@ async def _open_chat(
         raise Refused(1013, exc.error_code.lower()) from None
 
 
-@router.websocket("/ws/{workflow_name}/{app_id}/{chat_id}/{user_id}")
-async def chat_socket(
-    websocket: WebSocket, workflow_name: str, app_id: str, chat_id: str, user_id: str
-) -> None:
+async def chat_socket(websocket: WebSocket) -> None:
+    params = websocket.path_params
+    workflow_name, app_id = params["workflow_name"], params["app_id"]
+    chat_id, user_id = params["chat_id"], params["user_id"]
     state = websocket.app.state
     settings: Settings = state.settings
     metrics: Metrics = state.metrics
@@ -129,3 +130,8 @@ async def chat_socket(
     finally:
         state.sockets -= 1
         metrics.ws_open.dec()
+
+
+# A plain Starlette route: FastAPI's dependency machinery would stay alive (and hold memory)
+# for the whole life of every socket, and this endpoint needs none of it.
+router = APIRouter(routes=[WebSocketRoute(PATH, chat_socket, name="chat_socket")])

@@ -19,6 +19,7 @@ from fastapi import FastAPI
 
 from mozaiks_runtime.app import create_app
 from mozaiks_runtime.auth.mint import mint_token
+from mozaiks_runtime.cli import server_options
 from mozaiks_runtime.config import Settings
 from mozaiks_runtime.lifespan import RunnerFactory
 from tests.integration.runtime.client import ChatSocket
@@ -97,13 +98,7 @@ async def serve(
     app = create_app(settings, runner_factory=factory)
     port = free_port()
     config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=port,
-        log_config=None,
-        ws_ping_interval=None,
-        ws_max_size=settings.max_frame_bytes * 4,
-        lifespan="on",
+        app, host="127.0.0.1", port=port, lifespan="on", **server_options(settings)
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

@@ -8,6 +8,7 @@ import argparse
 import uvicorn
 
 from mozaiks_runtime.app import create_app
+from mozaiks_runtime.cli import server_options
 from mozaiks_runtime.config import Settings
 from tests.integration.runtime.scripted import build_runner
 
@@ -18,7 +19,8 @@ def main() -> None:
     args = parser.parse_args()
     settings = Settings.load()
     app = create_app(settings, runner_factory=build_runner)
-    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", ws_ping_interval=None)
+    options = server_options(settings) | {"log_config": None, "log_level": "warning"}
+    uvicorn.run(app, host="127.0.0.1", port=args.port, **options)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,8 @@ its own subscriber, flagged so its socket catches up from the store."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from mozaiks_runtime.chats.events import Frame
@@ -21,9 +23,9 @@ def test_fan_out_to_every_subscriber_of_the_chat_only() -> None:
     with hub.subscribe(KEY) as a, hub.subscribe(KEY) as b, hub.subscribe(("app", "c2")) as other:
         hub.publish(KEY, _frame(1))
         hub.publish(KEY, _frame(2))
-        assert [a.queue.get_nowait().seq for _ in range(2)] == [1, 2]
-        assert [b.queue.get_nowait().seq for _ in range(2)] == [1, 2]
-        assert other.queue.empty()
+        assert [a.get_nowait().seq for _ in range(2)] == [1, 2]
+        assert [b.get_nowait().seq for _ in range(2)] == [1, 2]
+        assert other.empty()
         assert hub.subscriber_count(KEY) == 2
     assert hub.subscriber_count(KEY) == 0
 
@@ -33,15 +35,27 @@ def test_a_slow_subscriber_is_dropped_not_waited_for() -> None:
     with hub.subscribe(KEY) as slow, hub.subscribe(KEY) as fast:
         for seq in (1, 2, 3):
             hub.publish(KEY, _frame(seq))
-            fast.queue.get_nowait()
+            fast.get_nowait()
         assert slow.overflowed and not fast.overflowed
-        assert slow.queue.qsize() == 2
+        assert slow.qsize() == 2
         assert hub.subscriber_count(KEY) == 1
         hub.publish(KEY, _frame(4))
-        assert slow.queue.qsize() == 2  # no longer fed
-        assert fast.queue.get_nowait().seq == 4
+        assert slow.qsize() == 2  # no longer fed
+        assert fast.get_nowait().seq == 4
     assert hub.subscriber_count(KEY) == 0
 
 
 def test_publishing_to_a_chat_nobody_watches() -> None:
     Hub().publish(KEY, _frame(1))
+
+
+async def test_get_waits_for_the_next_frame() -> None:
+    hub = Hub()
+    with hub.subscribe(KEY) as sub:
+        waiting = asyncio.create_task(sub.get())
+        await asyncio.sleep(0)
+        assert not waiting.done()
+        hub.publish(KEY, _frame(1))
+        assert (await waiting).seq == 1
+        with pytest.raises(IndexError):
+            sub.get_nowait()

@@ -38,7 +38,7 @@ async def test_emitted_events_are_stored_then_published_in_order(store: SqliteSt
         journal.publish(*KEY, transient("chat.text_chunk", {"c": "x"}, chat_id="c1"))
         last = await journal.append(*KEY, [NewEvent("chat.run_complete", {})])
         assert [e.seq for e in last] == [4]
-        frames = [sub.queue.get_nowait() for _ in range(5)]
+        frames = [sub.get_nowait() for _ in range(5)]
     assert [f.seq for f in frames] == [1, 2, 3, None, 4]
     assert frames[3].type == "chat.text_chunk"
     # Each published event was in the store already.
