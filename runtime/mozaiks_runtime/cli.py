@@ -51,24 +51,25 @@ def _parser() -> argparse.ArgumentParser:
     validate = workflow.add_parser("validate", help="check workflow JSON files")
     validate.add_argument("files", nargs="+", type=Path)
 
-    operator = commands.add_parser("operator", help="run the Kubernetes operator")
-    operator.add_argument("args", nargs=argparse.REMAINDER)
+    # Listed for --help only: main() hands `operator ...` to the operator's own parser.
+    commands.add_parser("operator", help="run the Kubernetes operator", add_help=False)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["operator"]:  # everything after it (--help too) is the operator's
+        from mozaiks_operator.main import run
+
+        run(argv[1:])
+        return 0
     args = _parser().parse_args(argv)
     try:
         if args.command == "runtime":
             return _runtime(args.host, args.port, dev=args.dev)
         if args.command == "token":
             return _mint(args)
-        if args.command == "workflow":
-            return _validate(args.files)
-        from mozaiks_operator.main import run
-
-        run(list(args.args))
-        return 0
+        return _validate(args.files)
     except SettingsError as exc:
         sys.stderr.write(f"{exc}\n")
         return 2

@@ -160,3 +160,8 @@ async def test_explicit_dev_auth_shouts(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         await asyncio.wait_for(proc.wait(), 20)
+
+
+async def test_operator_command_is_the_operators_cli() -> None:
+    code, out, _ = await _run("operator", "--help", env=_env())
+    assert code == 0 and "--namespace" in out
