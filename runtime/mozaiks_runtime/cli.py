@@ -13,6 +13,7 @@ MOZAIKS_DEV_AUTH=true turns auth off, and then a warning banner says so.
 from __future__ import annotations
 
 import argparse
+import resource
 import secrets
 import sys
 from collections.abc import Sequence
@@ -93,9 +94,20 @@ def _runtime(host: str, port: int, *, dev: bool) -> int:
             generated = True
     settings = Settings.load(**overrides)
     configure_logging(settings)
+    _raise_fd_limit(settings.max_connections)
     _announce(settings, host, port, generated=generated, out=sys.stdout)
     uvicorn.run(create_app(settings), host=host, port=port, **server_options(settings))
     return 0
+
+
+def _raise_fd_limit(connections: int) -> None:
+    """Each socket is a file descriptor; many hosts start processes with a soft limit of 1024.
+    Raise it (up to the hard limit) to fit the configured connections plus some headroom."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = connections + 256
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
 
 
 def server_options(settings: Settings) -> dict[str, Any]:
