@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -120,6 +121,13 @@ class RuntimeProcess:
             self.proc.wait(timeout=STOP_TIMEOUT)
         self.proc = None
 
+    def keep_logs(self) -> None:
+        """Copy the process's logs next to the screenshots (tmp dirs rotate away)."""
+        target = OUTPUT / "logs"
+        target.mkdir(parents=True, exist_ok=True)
+        for log in sorted(self.workdir.glob("runtime-*.log")):
+            shutil.copy(log, target / f"{self.workdir.name}-{log.name}")
+
     def logs(self) -> str:
         parts = [p.read_text(errors="replace") for p in sorted(self.workdir.glob("runtime-*.log"))]
         return "\n".join(parts)[-8000:]
@@ -135,6 +143,7 @@ def serve(
         yield process
     finally:
         process.stop()
+        process.keep_logs()
 
 
 @dataclass
