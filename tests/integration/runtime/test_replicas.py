@@ -18,7 +18,7 @@ from tests.integration.runtime.conftest import (
     free_port,
     serve,
 )
-from tests.integration.runtime.test_restart import RuntimeProcess, _env, _events
+from tests.integration.runtime.processes import RuntimeProcess, runtime_env, stored_events
 
 pytestmark = pytest.mark.integration
 
@@ -60,7 +60,7 @@ async def test_a_surviving_replica_takes_over_after_the_lease_expires(
 ) -> None:
     store = {"mongo_uri": ferretdb, "mongo_database": mongo_database}
     port = free_port()
-    env = _env(tmp_path, store, WORKFLOWS) | {
+    env = runtime_env(tmp_path, store, WORKFLOWS) | {
         "MOZAIKS_REPLICA_ID": "replica-a",
         "MOZAIKS_LEASE_TTL_SECONDS": "3",
     }
@@ -81,7 +81,7 @@ async def test_a_surviving_replica_takes_over_after_the_lease_expires(
         assert (await second.recv())["data"]["status"] == "running"
         await second.until("chat.run_complete", wait=30)  # after A's lease ran out
         assert second.seqs() == list(range(seen + 1, seen + 1 + len(second.seqs())))
-        stored = await _events(b.port, "c_take")
+        stored = await stored_events(b.port, "c_take")
         texts = [e["data"]["content"] for e in stored if e["type"] == "chat.text"]
         assert texts == [f"message {n}" for n in range(1, 31)]
         assert [e["seq"] for e in stored] == list(range(1, len(stored) + 1))
