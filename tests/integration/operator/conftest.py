@@ -219,6 +219,23 @@ def wait_ready(api: Api, namespace: str, name: str = "acme", timeout: float = 90
     wait_for(ready, timeout=timeout, what=f"Tenant {namespace}/{name} Ready")
 
 
+def wait_applied(api: Api, namespace: str, name: str = "acme", timeout: float = 90) -> None:
+    """The operator acted on the current spec without a problem (every child applied).
+
+    Tests whose point is not pod readiness wait for this rather than Ready: Ready also needs
+    the kwok node's pods Ready, which a loaded machine can delay (the node's heartbeat lapses).
+    """
+
+    def applied() -> bool:
+        obj = api.get("Tenant", namespace, name) or {}
+        status = obj.get("status") or {}
+        degraded = api.condition("Tenant", namespace, name, "Degraded") or {}
+        current = status.get("observedGeneration") == obj["metadata"].get("generation")
+        return current and degraded.get("status") == "False"
+
+    wait_for(applied, timeout=timeout, what=f"Tenant {namespace}/{name} applied")
+
+
 def wait_condition(
     api: Api, kind: str, namespace: str, name: str, ctype: str, reason: str, timeout: float = 60
 ) -> dict[str, Any]:

@@ -7,7 +7,13 @@ import base64
 
 import pytest
 
-from tests.integration.operator.conftest import Operators, jwt_secret, tenant, wait_ready, workflow
+from tests.integration.operator.conftest import (
+    Operators,
+    jwt_secret,
+    tenant,
+    wait_applied,
+    workflow,
+)
 from tests.integration.operator.kapi import Api, wait_for
 
 pytestmark = pytest.mark.integration
@@ -24,7 +30,7 @@ def test_drift_is_repaired(api: Api, operators: Operators, k8s_namespace: str) -
     api.create(tenant(ns))
     api.create(workflow(ns))
     operators.start(ns)
-    wait_ready(api, ns)
+    wait_applied(api, ns)
     uid = (api.get("Service", ns, "acme-runtime") or {})["metadata"]["uid"]
 
     # Deleted children come back (Service: watched; Secret: the timer, Secrets are not watched).
@@ -72,7 +78,7 @@ def test_paused_tenant_is_not_touched(api: Api, operators: Operators, k8s_namesp
     api.create(jwt_secret(ns))
     api.create(tenant(ns))
     operators.start(ns)
-    wait_ready(api, ns)
+    wait_applied(api, ns)
 
     api.patch("Tenant", ns, "acme", {"spec": {"paused": True}})
 
@@ -89,4 +95,4 @@ def test_paused_tenant_is_not_touched(api: Api, operators: Operators, k8s_namesp
 
     api.patch("Tenant", ns, "acme", {"spec": {"paused": False}})
     wait_for(lambda: _replicas(api, ns) == 2, what="resumed: replicas from the spec")
-    wait_ready(api, ns)
+    wait_applied(api, ns)

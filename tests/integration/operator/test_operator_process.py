@@ -18,7 +18,7 @@ from tests.integration.operator.conftest import (
     Operators,
     jwt_secret,
     tenant,
-    wait_ready,
+    wait_applied,
 )
 from tests.integration.operator.kapi import Api, wait_for
 
@@ -44,7 +44,7 @@ def test_restart_mid_reconcile_converges(
     first.stop(signal.SIGKILL)
     operators.start(ns)  # waits out the dead leader's Lease, then resumes every Tenant
     for name in names:
-        wait_ready(api, ns, name)
+        wait_applied(api, ns, name)
         assert (api.get("Tenant", ns, name) or {})["status"]["observedGeneration"] == 1
 
 
@@ -55,7 +55,7 @@ def test_two_replicas_never_act_at_once(api: Api, operators: Operators, k8s_name
     wait_for(lambda: api.get("Lease", SYSTEM_NS, operators.lease), what="Lease")
     standby = operators.start(ns)
     api.create(tenant(ns))
-    wait_ready(api, ns)
+    wait_applied(api, ns)
     lease = api.get("Lease", SYSTEM_NS, operators.lease) or {}
     assert lease["spec"]["holderIdentity"] == leader.identity
     time.sleep(2)

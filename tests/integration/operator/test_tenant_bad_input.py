@@ -13,8 +13,8 @@ from tests.integration.operator.conftest import (
     Operators,
     jwt_secret,
     tenant,
+    wait_applied,
     wait_condition,
-    wait_ready,
 )
 from tests.integration.operator.kapi import Api, ApiError, wait_for
 
@@ -67,7 +67,7 @@ def test_missing_llm_secret_then_provided(
     assert cond["message"] == f"spec.llm.apiKeySecretRef: Secret {ns}/llm does not exist"
     wait_for(lambda: _warned(api, ns, "acme", "SecretMissing"), what="Warning event")
     assert api.get("Deployment", ns, "acme-runtime") is None  # nothing rolled out half-wired
-    wait_ready(api, ns, "other")
+    wait_applied(api, ns, "other")
 
     api.create(
         {
@@ -77,7 +77,7 @@ def test_missing_llm_secret_then_provided(
             "stringData": {"api-key": "sk-test"},
         }
     )
-    wait_ready(api, ns)  # the drift timer finds the Secret
+    wait_applied(api, ns)  # the drift timer finds the Secret
     dep = api.get("Deployment", ns, "acme-runtime") or {}
     env = {e["name"]: e for e in dep["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert env["MOZAIKS_LLM_API_KEY"]["valueFrom"]["secretKeyRef"] == {
@@ -103,7 +103,7 @@ def test_duplicate_app_id_in_another_namespace(
         app_id = f"dup-{first[-6:]}"
         api.create(tenant(first, app_id=app_id))
         operators.start(first, second)
-        wait_ready(api, first)
+        wait_applied(api, first)
         api.create(tenant(second, app_id=app_id, deletionPolicy="Delete"))
         cond = wait_condition(api, "Tenant", second, "acme", "Degraded", "DuplicateAppId")
         assert cond["message"].startswith(
@@ -112,7 +112,6 @@ def test_duplicate_app_id_in_another_namespace(
         wait_for(lambda: _warned(api, second, "acme", "DuplicateAppId"), what="Warning event")
         assert api.get("Deployment", second, "acme-runtime") is None
         assert (api.condition("Tenant", first, "acme", "Degraded") or {})["status"] == "False"
-        assert (api.condition("Tenant", first, "acme", "Ready") or {})["status"] == "True"
         # Deleting the duplicate (deletionPolicy Delete) never drops the first one's database.
         api.delete("Tenant", second, "acme")
         wait_for(lambda: api.get("Tenant", second, "acme") is None, what="duplicate deleted")
@@ -147,7 +146,7 @@ def test_unreachable_database(api: Api, operators: Operators, k8s_namespace: str
     assert "cannot create database" in cond["message"]
     wait_for(lambda: _warned(api, ns, "acme", "DatabaseUnreachable"), what="Warning event")
     assert api.get("Deployment", ns, "acme-runtime") is None
-    wait_ready(api, ns, "own")
+    wait_applied(api, ns, "own")
     assert api.get("Secret", ns, "own-database") is None
     pol = api.get("NetworkPolicy", ns, "own-runtime") or {}
     ports = {p["port"] for rule in pol["spec"]["egress"] for p in rule["ports"]}

@@ -9,7 +9,7 @@ import pytest
 from pymongo import MongoClient
 
 from tests.harness.mongo import FerretDBAuth
-from tests.integration.operator.conftest import Operators, jwt_secret, tenant, wait_ready
+from tests.integration.operator.conftest import Operators, jwt_secret, tenant, wait_applied
 from tests.integration.operator.kapi import CHILD_KINDS, Api, wait_for
 
 pytestmark = pytest.mark.integration
@@ -31,7 +31,7 @@ def test_delete_honours_the_deletion_policy(
     api.create(jwt_secret(ns))
     api.create(tenant(ns, deletionPolicy=policy))
     operators.start(ns)
-    wait_ready(api, ns)
+    wait_applied(api, ns)
     secret = api.get("Secret", ns, "acme-database") or {}
     db, user = (base64.b64decode(secret["data"][k]).decode() for k in ("database", "username"))
     assert (api.get("Tenant", ns, "acme") or {})["metadata"]["finalizers"] == [

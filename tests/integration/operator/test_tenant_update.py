@@ -14,7 +14,7 @@ from tests.integration.operator.conftest import (
     Operators,
     jwt_secret,
     tenant,
-    wait_ready,
+    wait_applied,
     workflow,
 )
 from tests.integration.operator.kapi import Api, wait_for
@@ -41,7 +41,7 @@ def test_update_follows_spec_and_rolls_only_on_settings(
     api.create(tenant(ns, ingress={"host": "acme.example"}))
     api.create(workflow(ns))
     operators.start(ns)
-    wait_ready(api, ns)
+    wait_applied(api, ns)
     before = _hash(api, ns)
 
     # A workflow change reaches the ConfigMap but leaves the pod template alone.
@@ -69,7 +69,7 @@ def test_update_follows_spec_and_rolls_only_on_settings(
     value = base64.b64decode(secret["data"]["MOZAIKS_BUDGET_USER_DAILY_TOKENS"]).decode()
     assert value == "1234"
     assert (api.get("Deployment", ns, "acme-runtime") or {})["spec"]["replicas"] == 2
-    wait_ready(api, ns)
+    wait_applied(api, ns)
 
     # Autoscaling on: an HPA appears and owns replicas; ingress off: the Ingress is pruned.
     patch: dict[str, Any] = {

@@ -13,8 +13,8 @@ from tests.integration.operator.conftest import (
     Operators,
     jwt_secret,
     tenant,
+    wait_applied,
     wait_condition,
-    wait_ready,
     workflow,
 )
 from tests.integration.operator.kapi import Api, wait_for
@@ -35,7 +35,7 @@ def test_workflow_add_update_invalid_delete(
     api.create(tenant(ns))
     api.create(workflow(ns))
     operators.start(ns)
-    wait_ready(api, ns)
+    wait_applied(api, ns)
     assert set(_served(api, ns)) == {"greeter.json"}
 
     # add
@@ -92,7 +92,7 @@ def test_workflow_bad_input(api: Api, operators: Operators, k8s_namespace: str) 
         workflow(ns, "orphan", tenant_name="nobody", definition={**DEFINITION, "name": "orphan"})
     )
     operators.start(ns)
-    wait_ready(api, ns)
+    wait_applied(api, ns)
 
     valid = wait_condition(api, "Workflow", ns, "never-valid", "Valid", "SchemaInvalid")
     assert "$.name" in valid["message"] and "$.agents" in valid["message"]
