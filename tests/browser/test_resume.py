@@ -106,6 +106,7 @@ async def test_widget_resumes_after_the_runtime_is_killed_and_restarted(
     users = await page.locator(".mzk-msg--user").all_text_contents()
     assert users[:2] == ["A weekend somewhere warm", "yes"]
     assert (await widget_state(page))["last_seq"] == events[-1]["seq"]
+    await expect(page.locator(".mzk-note--error")).to_have_count(0)  # client.resume was accepted
     assert session.probe.page_errors == []
 
 
