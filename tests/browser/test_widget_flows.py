@@ -168,3 +168,45 @@ async def test_password_question_is_masked(
     await expect(bubble).to_have_count(1)
     await expect(bubble).not_to_contain_text("correct horse")
     await expect(page.locator(".mzk-input")).to_have_attribute("type", "text")
+
+
+async def test_schema_forms_answer_typed_values_and_unknown_components_still_render(
+    session: BrowserSession, runtime: RuntimeProcess
+) -> None:
+    page = session.page
+    await open_dev_page(page, runtime)
+    await start_chat(page, "ui_gallery")
+
+    form = page.locator(".mzk-ui-tool--form")
+    await expect(form.locator(".mzk-card__title")).to_have_text("Dinner")
+    guests = form.locator('input[name="guests"]')
+    await expect(guests).to_have_attribute("type", "number")
+    await expect(guests).to_have_value("2")
+    options = await form.locator('select[name="meal"] option').all_text_contents()
+    assert options == ["meat", "fish", "veggie"]
+    await expect(form.locator('input[name="email"]')).to_have_attribute("type", "email")
+
+    # A required field left empty keeps the form open (the browser's own validation).
+    await form.locator(".mzk-submit").click()
+    await expect(form).to_have_attribute("data-state", "open")
+    await guests.fill("3")
+    await form.locator('select[name="meal"]').select_option("fish")
+    await form.locator('input[name="vegetarian"]').check()
+    await form.locator('input[name="email"]').fill("ada@example.org")
+    await form.locator(".mzk-submit").click()
+    await expect(form).to_have_attribute("data-state", "completed")
+
+    # "receipt" is no component the widget knows: it shows the payload as text and an OK.
+    card = page.locator('.mzk-ui-tool[data-component="receipt"]')
+    await expect(card.locator(".mzk-card__title")).to_have_text("Your receipt")
+    await expect(card.locator(".mzk-card__text")).to_have_text("Thank you!")
+    await expect(card.locator(".mzk-card__details dt")).to_have_text(["order"])
+    await expect(card.locator(".mzk-card__details dd")).to_have_text(["42"])
+    await session.screenshot("16-generic-component")
+    await card.get_by_role("button", name="OK").click()
+    await wait_run_complete(page)
+
+    # The answers reached the agent typed: a number, a boolean, the chosen option.
+    reply = page.locator(".mzk-msg--agent .mzk-msg__body").last
+    for fragment in ('"guests": 3', '"meal": "fish"', '"vegetarian": true', '"acknowledged": true'):
+        await expect(reply).to_contain_text(fragment)

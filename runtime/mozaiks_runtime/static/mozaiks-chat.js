@@ -1092,7 +1092,7 @@
     return el("div", { class: "mzk-card__content" }, [
       cardHeading(payload, "The assistant shared something"),
       payloadMessage(payload),
-      el("pre", { class: "mzk-card__payload", text: prettyJson(payload) }),
+      detailsList(payloadDetails(payload)),
       el("div", { class: "mzk-card__actions" }, [
         el("button", { class: "mzk-button mzk-button--primary", type: "button", text: "OK", onclick: () => answer({ acknowledged: true }) }),
       ]),
