@@ -27,8 +27,9 @@ BACKLOG = 16  # queued events per chat before `emit` waits for the disk
 @dataclass(slots=True)
 class _Item:
     event: NewEvent | None  # None: `frame` is transient
-    frame: Frame | None
-    done: asyncio.Future[StoredEvent | None]
+    frame: Frame | None = None
+    # Only for callers that wait: a future per event would cost more than storing it.
+    done: asyncio.Future[StoredEvent | None] | None = None
 
 
 @dataclass(slots=True)
@@ -50,36 +51,41 @@ class Journal:
     ) -> list[StoredEvent]:
         """Queue the events and wait until they (and everything queued before) are stored and
         published. Raises what the store raised."""
-        done = self._submit((app_id, chat_id), [_item(event=e) for e in events])
-        stored = await asyncio.gather(*done)
+        loop = asyncio.get_running_loop()
+        items = [_Item(e, None, loop.create_future()) for e in events]
+        self._submit((app_id, chat_id), items)
+        stored = await asyncio.gather(*(item.done for item in items if item.done is not None))
         return [s for s in stored if s is not None]
 
     async def emit(self, app_id: str, chat_id: str, event: NewEvent) -> None:
         """Queue one event; waits only while the chat's backlog is long (backpressure)."""
         key = (app_id, chat_id)
-        (done,) = self._submit(key, [_item(event=event)])
-        queue = self._chats.get(key)
-        if queue is not None and len(queue.items) >= self._backlog:
-            await done
+        item = _Item(event)
+        queue = self._submit(key, [item])
+        if len(queue.items) >= self._backlog:
+            item.done = asyncio.get_running_loop().create_future()
+            await item.done
 
     def publish(self, app_id: str, chat_id: str, frame: Frame) -> None:
         """Fan out a transient frame (not stored, no seq) after the events queued before it."""
-        self._submit((app_id, chat_id), [_item(frame=frame)])
+        self._submit((app_id, chat_id), [_Item(None, frame)])
 
     async def close(self) -> None:
         """Let queued events reach the store (call before closing it)."""
         drains = [q.drain for q in self._chats.values() if q.drain is not None]
         await asyncio.gather(*drains, return_exceptions=True)
 
-    def _submit(self, key: ChatKey, items: list[_Item]) -> list[asyncio.Future[StoredEvent | None]]:
-        queue = self._chats.setdefault(key, _ChatQueue())
+    def _submit(self, key: ChatKey, items: list[_Item]) -> _ChatQueue:
+        queue = self._chats.get(key)
+        if queue is None:
+            queue = self._chats[key] = _ChatQueue()
         if queue.failure is not None:
             failure, queue.failure = queue.failure, None
             raise failure
         queue.items.extend(items)
         if queue.drain is None:
             queue.drain = asyncio.create_task(self._drain(key, queue), name=f"journal:{key[1]}")
-        return [item.done for item in items]
+        return queue
 
     async def _drain(self, key: ChatKey, queue: _ChatQueue) -> None:
         try:
@@ -90,7 +96,6 @@ class Journal:
                     for item in batch:
                         assert item.frame is not None
                         self._hub.publish(key, item.frame)
-                        item.done.set_result(None)
                     continue
                 try:
                     stored = await self._store.append_events(
@@ -101,7 +106,7 @@ class Journal:
                     return
                 for item, event in zip(batch, stored, strict=True):
                     self._hub.publish(key, stored_frame(event))
-                    if not item.done.done():
+                    if item.done is not None and not item.done.done():
                         item.done.set_result(event)
         finally:
             # No await between the loop's last check and here: nothing can slip in unnoticed.
@@ -113,17 +118,13 @@ class Journal:
     def _fail(queue: _ChatQueue, batch: list[_Item], exc: Exception) -> None:
         """Fail this batch and everything queued after it; the chat's next call raises too."""
         for item in [*batch, *queue.items]:
-            if not item.done.done():
+            if item.done is not None and not item.done.done():
                 item.done.set_exception(exc)
                 # Marked as seen: callers that did not wait must not log "never retrieved".
                 with contextlib.suppress(BaseException):
                     item.done.exception()
         queue.items.clear()
         queue.failure = exc
-
-
-def _item(*, event: NewEvent | None = None, frame: Frame | None = None) -> _Item:
-    return _Item(event, frame, asyncio.get_running_loop().create_future())
 
 
 def _leading_run(items: list[_Item]) -> list[_Item]:

@@ -13,6 +13,7 @@ second writer, a per-chat lock serialises writers inside one process, and the ru
 from __future__ import annotations
 
 import base64
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -32,8 +33,7 @@ GroupBy = Literal["day", "user", "workflow", "model"]
 
 def utcnow() -> datetime:
     """Now, in UTC, at millisecond precision (what MongoDB keeps), so both adapters agree."""
-    now = datetime.now(UTC)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+    return datetime.fromtimestamp(time.time_ns() // 1_000_000 / 1000, UTC)
 
 
 @dataclass(frozen=True, slots=True)

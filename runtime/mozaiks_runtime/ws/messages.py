@@ -248,6 +248,7 @@ SERVER_DATA: dict[str, type[BaseModel]] = {
     events.WORKFLOW_STARTED: WorkflowStartedData,
     events.ERROR: ErrorData,
     events.PING: EmptyData,
+    events.PONG: EmptyData,  # the reply to a client's `ping`
 }
 
 

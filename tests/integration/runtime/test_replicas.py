@@ -49,7 +49,8 @@ async def test_a_chat_served_by_two_replicas(
         await on_b.send({"type": "ui_tool_response", "eventId": ui["data"]["corr"], "response": {}})
         await on_a.until("chat.run_complete")
         await on_b.until("chat.run_complete")
-        assert a.app.state.runs.is_running((APP, "c_two")) is False
+        await a.wait_idle("c_two")
+        assert not b.app.state.runs.holds((APP, "c_two"))  # B never ran it
         assert on_a.seqs() == on_b.seqs() == list(range(1, len(on_a.seqs()) + 1))
         await on_a.close()
         await on_b.close()
