@@ -18,6 +18,7 @@ from mozaiks_operator.kube.client import Kube
 from mozaiks_operator.kube.lease import LeaderElector, LeaseLost
 from mozaiks_operator.reconcile import Context
 from mozaiks_operator.serialize import Serializer
+from mozaiks_operator.standby import standby_probe
 
 log = logging.getLogger("mozaiks_operator")
 
@@ -54,7 +55,8 @@ async def operate(
                 duration=settings.lease_duration_seconds,
                 renew=settings.lease_renew_seconds,
             )
-            await elector.acquire()
+            async with standby_probe(settings.liveness_url, settings.identity):
+                await elector.acquire()
         await _run_kopf(settings, ctx, elector, stop, ready)
     finally:
         if elector is not None:

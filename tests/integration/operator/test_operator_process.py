@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import socket
 import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from mozaiks_operator.kube.client import Kube, KubeError
@@ -23,6 +25,20 @@ from tests.integration.operator.conftest import (
 from tests.integration.operator.kapi import Api, wait_for
 
 pytestmark = pytest.mark.integration
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def probe(port: int) -> dict[str, Any] | None:
+    try:
+        resp = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+    except httpx.HTTPError:
+        return None
+    return dict(resp.json()) if resp.status_code == 200 else None
 
 
 def test_restart_mid_reconcile_converges(
@@ -51,9 +67,17 @@ def test_restart_mid_reconcile_converges(
 def test_two_replicas_never_act_at_once(api: Api, operators: Operators, k8s_namespace: str) -> None:
     ns = k8s_namespace
     api.create(jwt_secret(ns))
-    leader = operators.start(ns)
+    ports = [free_port(), free_port()]
+    leader = operators.start(
+        ns, MOZAIKS_OPERATOR_LIVENESS_URL=f"http://127.0.0.1:{ports[0]}/healthz"
+    )
     wait_for(lambda: api.get("Lease", SYSTEM_NS, operators.lease), what="Lease")
-    standby = operators.start(ns)
+    standby = operators.start(
+        ns, MOZAIKS_OPERATOR_LIVENESS_URL=f"http://127.0.0.1:{ports[1]}/healthz"
+    )
+    # Both answer their liveness probe: the leader through kopf, the standby while it waits.
+    assert wait_for(lambda: probe(ports[1]), what="standby probe") == {"standby": standby.identity}
+    assert wait_for(lambda: probe(ports[0]), what="leader probe") == {"leader": leader.identity}
     api.create(tenant(ns))
     wait_applied(api, ns)
     lease = api.get("Lease", SYSTEM_NS, operators.lease) or {}
@@ -76,6 +100,9 @@ def test_two_replicas_never_act_at_once(api: Api, operators: Operators, k8s_name
         lambda: (api.get("Deployment", ns, "acme-runtime") or {})["spec"]["replicas"] == 2,
         what="the new leader reconciles",
     )
+    assert wait_for(lambda: probe(ports[1]), what="new leader probe") == {
+        "leader": standby.identity
+    }
 
 
 async def test_status_conflicts_are_retried(
