@@ -199,3 +199,16 @@ async def test_overload_closes_1013(tmp_path: Path) -> None:
         third = await rt.socket("scripted", "c_o3")
         assert (await third.recv())["type"] == "chat_meta"
         await third.close()
+
+
+async def test_dev_auth_trusts_the_path_and_header(tmp_path: Path) -> None:
+    """Only with MOZAIKS_DEV_AUTH=true (never by default): no token, the caller is who they say."""
+    async with serve(base_settings(tmp_path, dev_auth=True, jwt_secret=None)) as rt:
+        sock = await ChatSocket.open(rt.ws_url("scripted", "c_dev", "carol"), None)
+        meta = await sock.recv()
+        assert meta["data"]["user_id"] == "carol"
+        await sock.close()
+        mine = await rt.http.get("/api/sessions/c_dev", headers={"X-Mozaiks-User": "carol"})
+        assert mine.status_code == 200
+        theirs = await rt.http.get("/api/sessions/c_dev", headers={"X-Mozaiks-User": "dave"})
+        assert theirs.status_code == 404
