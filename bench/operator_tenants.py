@@ -46,7 +46,7 @@ from mozaiks_operator.model.tenant import Tenant
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path.home() / ".cache" / "mozaiks" / "bin"
-SYSTEM_NS, SA = "mozaiks-system", "mz-operator"
+SYSTEM_NS, SA = "mozaiks-system", "mzbench-operator"
 CONCURRENCY = 16
 PASS_LINE = re.compile(r"tenant (\S+)/(\S+) reconciled in ([0-9.]+) ms \((\w+)\)")
 
@@ -101,7 +101,7 @@ def setup_operator_access(cluster: KubeCluster, workdir: Path) -> Path:
     rbac = sh(
         str(BIN / "helm"),
         "template",
-        "mz",
+        "mzbench",
         str(ROOT / "charts" / "mozaiks"),
         "--namespace",
         SYSTEM_NS,

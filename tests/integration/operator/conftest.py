@@ -21,7 +21,8 @@ from tests.harness.mongo import FerretDBAuth
 from tests.integration.operator.kapi import Api, wait_for
 
 ROOT = Path(__file__).resolve().parents[3]
-RELEASE, SYSTEM_NS, SA = "mz", "mozaiks-system", "mz-operator"
+# A release name of our own, so a chart install test in the same cluster never collides.
+RELEASE, SYSTEM_NS, SA = "mzop", "mozaiks-system", "mzop-operator"
 JWT_SECRET = "integration-secret-0123456789abcdef"
 DEFINITION: dict[str, Any] = {
     "name": "greeter",

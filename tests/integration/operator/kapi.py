@@ -26,6 +26,7 @@ PATHS = {
     "HorizontalPodAutoscaler": ("autoscaling/v2", "horizontalpodautoscalers"),
     "PodDisruptionBudget": ("policy/v1", "poddisruptionbudgets"),
     "Lease": ("coordination.k8s.io/v1", "leases"),
+    "SubjectAccessReview": ("authorization.k8s.io/v1", "subjectaccessreviews"),
     "Tenant": ("mozaiks.ai/v1alpha1", "tenants"),
     "Workflow": ("mozaiks.ai/v1alpha1", "workflows"),
 }

@@ -151,3 +151,30 @@ def test_unreachable_database(api: Api, operators: Operators, k8s_namespace: str
     pol = api.get("NetworkPolicy", ns, "own-runtime") or {}
     ports = {p["port"] for rule in pol["spec"]["egress"] for p in rule["ports"]}
     assert 27017 in ports
+
+
+def test_foreign_object_is_never_taken_over(
+    api: Api, operators: Operators, k8s_namespace: str
+) -> None:
+    ns = k8s_namespace
+    api.create(jwt_secret(ns))
+    foreign = api.create(
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "acme-workflows", "namespace": ns},
+            "data": {"mine.txt": "not yours"},
+        }
+    )
+    api.create(tenant(ns))
+    operators.start(ns)
+    cond = wait_condition(api, "Tenant", ns, "acme", "Degraded", "ChildConflict")
+    assert cond["message"].startswith(f"ConfigMap {ns}/acme-workflows exists and is not owned")
+    wait_for(lambda: _warned(api, ns, "acme", "ChildConflict"), what="Warning event")
+    live = api.get("ConfigMap", ns, "acme-workflows") or {}
+    assert live["data"] == {"mine.txt": "not yours"}
+    assert live["metadata"]["resourceVersion"] == foreign["metadata"]["resourceVersion"]
+    assert "ownerReferences" not in live["metadata"]
+    # Once its owner removes it, the Tenant gets its own.
+    api.delete("ConfigMap", ns, "acme-workflows")
+    wait_applied(api, ns)
