@@ -3,6 +3,8 @@ lives on `app.state` (nothing is created at import time)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -12,7 +14,7 @@ from fastapi import FastAPI
 from mozaiks_runtime.auth.verify import TokenVerifier
 from mozaiks_runtime.chats.hub import Hub
 from mozaiks_runtime.chats.journal import Journal
-from mozaiks_runtime.chats.pending import PendingRequests
+from mozaiks_runtime.chats.pending import PendingRequests, sweep_expired
 from mozaiks_runtime.chats.runio import RunPorts
 from mozaiks_runtime.chats.runs import RunManager
 from mozaiks_runtime.chats.service import ChatService
@@ -54,6 +56,7 @@ def build_lifespan(
         verifier = TokenVerifier(settings)
         runs: RunManager | None = None
         journal: Journal | None = None
+        sweeper: asyncio.Task[None] | None = None
         try:
             await registry.start()
             for source, problems in registry.errors().items():
@@ -90,9 +93,14 @@ def build_lifespan(
                 messages=RateLimiter(settings.rate_limit_messages_per_minute),
                 budget=budget,
             )
+            sweeper = asyncio.create_task(sweep_expired(store, settings.app_id), name="sweeper")
             yield
         finally:
             state.draining = True
+            if sweeper is not None:
+                sweeper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sweeper
             if runs is not None:
                 await runs.close()  # chats stay running/waiting: the next connect resumes them
             if journal is not None:

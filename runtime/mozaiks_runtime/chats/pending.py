@@ -4,13 +4,16 @@ they survive a restart; answered once, by the chat's owner only; every wait has 
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from mozaiks_runtime.errors import InputRequestNotFound, InputTimeout
+from mozaiks_runtime.errors import InputRequestNotFound, InputTimeout, StorageUnavailable
 from mozaiks_runtime.storage.base import PendingKind, PendingRequest, Store, utcnow
+
+log = logging.getLogger(__name__)
 
 
 class PendingRequests:
@@ -112,3 +115,17 @@ class PendingRequests:
         now = utcnow()
         found = await self._store.list_open_pending(app_id, chat_id)
         return [r for r in found if r.expires_at > now]
+
+
+async def sweep_expired(store: Store, app_id: str, *, every_seconds: float = 60.0) -> None:
+    """Mark requests past their deadline as expired, forever (a task the lifespan owns). Runs
+    expire their own questions; this catches the ones whose run died and nobody answered."""
+    while True:
+        try:
+            expired = await store.expire_pending(app_id, utcnow())
+        except StorageUnavailable:
+            log.warning("could not expire pending requests; retrying")
+        else:
+            if expired:
+                log.info("expired %d unanswered requests", expired)
+        await asyncio.sleep(every_seconds)

@@ -4,12 +4,13 @@ time; an answer stored by another replica still reaches the waiting run."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from mozaiks_runtime.chats.pending import PendingRequests
+from mozaiks_runtime.chats.pending import PendingRequests, sweep_expired
 from mozaiks_runtime.errors import InputRequestNotFound, InputTimeout
 from mozaiks_runtime.storage.sqlite import SqliteStore
 
@@ -105,3 +106,16 @@ async def test_an_answer_stored_elsewhere_is_picked_up(store: SqliteStore) -> No
     )
     assert waiting is False
     assert await asyncio.wait_for(waiter, 2) == {"ok": True}
+
+
+async def test_the_sweeper_expires_abandoned_requests(store: SqliteStore) -> None:
+    pending = PendingRequests(store)
+    rid = await _open(pending, ttl=0.01)  # its run died: nobody waits for it
+    await asyncio.sleep(0.05)
+    sweeper = asyncio.create_task(sweep_expired(store, "app", every_seconds=0.01))
+    await asyncio.sleep(0.1)
+    sweeper.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await sweeper
+    request = await store.get_pending("app", rid)
+    assert request is not None and request.status == "expired"
