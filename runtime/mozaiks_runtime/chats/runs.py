@@ -72,6 +72,7 @@ class RunManager:
         self._metrics = metrics
         self._tasks: dict[ChatKey, asyncio.Task[None]] = {}
         self._holding: set[ChatKey] = set()
+        self._all: set[asyncio.Task[None]] = set()  # with runs that are only tidying up
 
     def is_running(self, key: ChatKey) -> bool:
         """A run of the chat is in this process (executing, or waiting for the lease)."""
@@ -88,8 +89,16 @@ class RunManager:
             return False
         task = asyncio.create_task(self._guarded(plan), name=f"run:{plan.chat.chat_id}")
         self._tasks[key] = task
-        task.add_done_callback(lambda _: self._tasks.pop(key, None))
+        self._all.add(task)
+        task.add_done_callback(self._all.discard)
+        task.add_done_callback(lambda done: self._free(key, done))
         return True
+
+    def _free(self, key: ChatKey, task: asyncio.Task[None]) -> None:
+        """The chat may take its next run (only if `task` is still the chat's run)."""
+        if self._tasks.get(key) is task:
+            del self._tasks[key]
+            self._holding.discard(key)
 
     async def wait(self, key: ChatKey) -> None:
         """Until the chat's run (if any) ends; for tests and draining."""
@@ -99,7 +108,7 @@ class RunManager:
                 await asyncio.shield(task)
 
     async def close(self) -> None:
-        tasks = list(self._tasks.values())
+        tasks = list(self._all)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -122,12 +131,8 @@ class RunManager:
                     if await self._stale(plan):
                         log.info("chat %s moved on elsewhere; plan dropped", chat.chat_id)
                         return
-                    key = (chat.app_id, chat.chat_id)
-                    self._holding.add(key)
-                    try:
-                        await self._execute(plan)
-                    finally:
-                        self._holding.discard(key)
+                    self._holding.add((chat.app_id, chat.chat_id))
+                    await self._execute(plan, task)
         except Conflict:
             log.info("chat %s runs on another replica", chat.chat_id)
         except Exception:
@@ -149,7 +154,7 @@ class RunManager:
             return False
         return await self._store.last_seq(plan.chat.app_id, plan.chat.chat_id) != plan.expected_seq
 
-    async def _execute(self, plan: RunPlan) -> None:
+    async def _execute(self, plan: RunPlan, task: asyncio.Task[None]) -> None:
         chat, journal = plan.chat, self._ports.journal
         scope = RunScope(chat.chat_id, chat.app_id, chat.user_id, chat.workflow_name)
         history = await self._history(chat)
@@ -201,15 +206,17 @@ class RunManager:
                 },
             )
         )
-        await journal.append(chat.app_id, chat.chat_id, tail)
-        final = final_status(outcome, status)
+        # The chat's state first, then the events that announce the end: a client that answers
+        # `chat.run_complete` at once finds the chat ready for its next message.
         await self._store.update_chat(
             chat.app_id,
             chat.chat_id,
-            status=final,
+            status=final_status(outcome, status),
             last_agent=outcome.last_agent,
             context=outcome.context if failure is None else None,
         )
+        await journal.append(chat.app_id, chat.chat_id, tail)
+        self._free((chat.app_id, chat.chat_id), task)
         self._count_run(plan, status)
 
     async def _run(

@@ -252,3 +252,14 @@ async def test_start_workflow_moves_the_socket_to_a_new_chat(runtime: Runtime) -
     await sock.close()
     listed = await runtime.http.get("/api/sessions", headers=runtime.auth())
     assert {s["chat_id"] for s in listed.json()["sessions"]} == {"c_first", new_id}
+
+
+async def test_the_next_message_right_after_run_complete_is_taken(runtime: Runtime) -> None:
+    sock = await runtime.socket("stream", "c_next")
+    await sock.until("chat.run_complete", wait=20)
+    await sock.send({"type": "user.input.submit", "text": "again"})
+    echo = await sock.until("chat.text", role="user")
+    assert echo["data"]["content"] == "again"
+    assert sock.of_type("chat.error") == []
+    await sock.until("chat.run_start")
+    await sock.close()
