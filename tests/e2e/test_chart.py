@@ -39,7 +39,7 @@ class Helm:
         }
 
     def __call__(
-        self, *args: str, check: bool = True, timeout: float = 180
+        self, *args: str, check: bool = True, timeout: float = 400
     ) -> subprocess.CompletedProcess[str]:
         proc = subprocess.run(
             [str(self.binary), *args],
@@ -65,7 +65,7 @@ def release(helm: Helm, k8s_namespace: str) -> Iterator[str]:
     """A release name no other test uses; uninstalled afterwards if a test left it."""
     name = f"mz{secrets.token_hex(3)}"
     yield name
-    helm("uninstall", name, "-n", k8s_namespace, "--wait", "--timeout", "60s", check=False)
+    helm("uninstall", name, "-n", k8s_namespace, "--wait", "--timeout", "240s", check=False)
 
 
 @pytest.fixture(scope="module")
@@ -270,6 +270,7 @@ def _role_names(cluster: KubeCluster, namespace: str) -> set[str]:
     return {r.metadata.name for r in roles}
 
 
+@pytest.mark.timeout(900)
 def test_install_then_upgrade(
     helm: Helm, kube_cluster: KubeCluster, k8s_namespace: str, release: str
 ) -> None:
@@ -284,7 +285,7 @@ def test_install_then_upgrade(
         ns,
         "--wait",
         "--timeout",
-        "120s",
+        "240s",
         "--set-json",
         f"watchNamespaces={json.dumps([ns])}",
     )
@@ -321,7 +322,7 @@ def test_install_then_upgrade(
         ns,
         "--wait",
         "--timeout",
-        "120s",
+        "240s",
         "--set",
         "operator.logLevel=DEBUG",
         "--set",
@@ -406,6 +407,7 @@ def _jwt_key(cluster: KubeCluster, namespace: str) -> str:
     return str(secret.data["secret"])
 
 
+@pytest.mark.timeout(600)
 def test_uninstall_leaves_crds_tenants_and_workflows(
     helm: Helm, kube_cluster: KubeCluster, k8s_namespace: str, release: str
 ) -> None:
@@ -439,7 +441,7 @@ def test_uninstall_leaves_crds_tenants_and_workflows(
     )
     assert _jwt_key(kube_cluster, ns) == key
     kube_cluster.kubectl("apply", "-n", ns, "-f", str(ROOT / "examples" / "workflow.yaml"))
-    helm("uninstall", release, "-n", ns, "--wait", "--timeout", "60s")
+    helm("uninstall", release, "-n", ns, "--wait", "--timeout", "120s")
     assert _jwt_key(kube_cluster, ns) == key  # kept with its Tenant
 
     with kube_cluster.api_client() as api:

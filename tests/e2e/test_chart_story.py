@@ -57,10 +57,10 @@ def _helm(helm_bin: Path, cluster: KubeCluster, home: Path, *args: str) -> str:
         },
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=400,
         check=False,
     )
-    assert proc.returncode == 0, f"helm {' '.join(args)}:\n{proc.stderr}"
+    assert proc.returncode == 0, f"helm {' '.join(args)}:\n{proc.stdout}\n{proc.stderr}"
     return proc.stdout
 
 
@@ -112,7 +112,7 @@ def operator_process(tmp_path: Path) -> Iterator[list[subprocess.Popen[bytes]]]:
                 proc.wait(10)
 
 
-@pytest.mark.timeout(420)
+@pytest.mark.timeout(900)
 def test_install_operate_uninstall_keeps_crds_and_tenant_data(
     kube_cluster: KubeCluster,
     helm_bin: Path,
@@ -145,7 +145,7 @@ def test_install_operate_uninstall_keeps_crds_and_tenant_data(
         f'watchNamespaces=["{ns}"]',
         "--wait",
         "--timeout",
-        "120s",
+        "240s",
     )
     manifest = [
         d
@@ -225,7 +225,7 @@ def test_install_operate_uninstall_keeps_crds_and_tenant_data(
     operator_process[0].send_signal(signal.SIGTERM)
     assert operator_process[0].wait(30) == 0, log.read_text()
     _helm(
-        helm_bin, kube_cluster, home, "uninstall", release, "-n", ns, "--wait", "--timeout", "60s"
+        helm_bin, kube_cluster, home, "uninstall", release, "-n", ns, "--wait", "--timeout", "120s"
     )
 
     with kube_cluster.api_client() as api:
