@@ -1,4 +1,4 @@
-# SQL text is built only from this module's constants; every value is a bound parameter.
+# SQL text is built only from constants (sqlite_schema.py); every value is a bound parameter.
 # ruff: noqa: S608
 """The embedded Store: one SQLite file, the zero-configuration default.
 
@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from mozaiks_runtime.errors import Conflict, StorageUnavailable
-from mozaiks_runtime.storage import rows
 from mozaiks_runtime.storage.base import (
     ChatPage,
     ChatRecord,
@@ -40,54 +39,18 @@ from mozaiks_runtime.storage.base import (
     utcnow,
 )
 from mozaiks_runtime.storage.batching import GroupCommit
+from mozaiks_runtime.storage.sqlite_schema import (
+    CHAT_COLUMNS,
+    GROUP_COLUMNS,
+    PENDING_COLUMNS,
+    SCHEMA,
+    append_one,
+    chat_row,
+    pending_row,
+)
 
 T = TypeVar("T")
 _Append = tuple[str, str, Sequence[NewEvent]]  # (app_id, chat_id, events)
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS chats (
-  app_id TEXT NOT NULL, chat_id TEXT NOT NULL, user_id TEXT NOT NULL,
-  workflow_name TEXT NOT NULL, workflow_version TEXT NOT NULL, status TEXT NOT NULL,
-  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, last_seq INTEGER NOT NULL DEFAULT 0,
-  last_agent TEXT, context TEXT NOT NULL DEFAULT '{}', total_tokens INTEGER NOT NULL DEFAULT 0,
-  PRIMARY KEY (app_id, chat_id)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS chats_by_user ON chats (app_id, user_id, created_at DESC, chat_id DESC);
-CREATE INDEX IF NOT EXISTS chats_by_app ON chats (app_id, created_at DESC, chat_id DESC);
-CREATE TABLE IF NOT EXISTS events (
-  app_id TEXT NOT NULL, chat_id TEXT NOT NULL, seq INTEGER NOT NULL, type TEXT NOT NULL,
-  data TEXT NOT NULL, ts INTEGER NOT NULL,
-  PRIMARY KEY (app_id, chat_id, seq)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS pending (
-  app_id TEXT NOT NULL, request_id TEXT NOT NULL, chat_id TEXT NOT NULL, user_id TEXT NOT NULL,
-  kind TEXT NOT NULL, agent TEXT NOT NULL, payload TEXT NOT NULL, created_at INTEGER NOT NULL,
-  expires_at INTEGER NOT NULL, status TEXT NOT NULL, answer TEXT, answered_at INTEGER,
-  PRIMARY KEY (app_id, request_id)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS pending_open ON pending (app_id, chat_id, status, created_at);
-CREATE TABLE IF NOT EXISTS usage (
-  id INTEGER PRIMARY KEY, app_id TEXT NOT NULL, chat_id TEXT NOT NULL, user_id TEXT NOT NULL,
-  workflow_name TEXT NOT NULL, agent TEXT NOT NULL, model TEXT NOT NULL,
-  prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL, total_tokens INTEGER NOT NULL,
-  cost REAL NOT NULL, duration_sec REAL NOT NULL, created_at INTEGER NOT NULL, day TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS usage_by_time ON usage (app_id, created_at);
-CREATE INDEX IF NOT EXISTS usage_by_user ON usage (app_id, user_id, created_at);
-CREATE TABLE IF NOT EXISTS leases (
-  name TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at INTEGER NOT NULL) WITHOUT ROWID;
-"""
-
-_CHAT_COLUMNS = (
-    "app_id, chat_id, user_id, workflow_name, workflow_version, status, created_at, updated_at, "
-    "last_seq, last_agent, context, total_tokens"
-)
-_PENDING_COLUMNS = (
-    "app_id, request_id, chat_id, user_id, kind, agent, payload, created_at, expires_at, status, "
-    "answer, answered_at"
-)
-_GROUP_COLUMNS: dict[str, str] = {
-    "day": "day",
-    "user": "user_id",
-    "workflow": "workflow_name",
-    "model": "model",
-}
 
 
 class SqliteStore:
@@ -124,7 +87,7 @@ class SqliteStore:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA busy_timeout=5000")
-            conn.executescript(_SCHEMA)
+            conn.executescript(SCHEMA)
             self._conn = conn
 
         if self._conn is None:
@@ -161,14 +124,14 @@ class SqliteStore:
             json.dumps(dict(chat.context)),
             chat.total_tokens,
         )
-        sql = f"INSERT INTO chats ({_CHAT_COLUMNS}) VALUES ({','.join('?' * len(values))})"
+        sql = f"INSERT INTO chats ({CHAT_COLUMNS}) VALUES ({','.join('?' * len(values))})"
         await self._call(lambda c: c.execute(sql, values))
         return chat
 
     async def get_chat(self, app_id: str, chat_id: str) -> ChatRecord | None:
-        sql = f"SELECT {_CHAT_COLUMNS} FROM chats WHERE app_id=? AND chat_id=?"
+        sql = f"SELECT {CHAT_COLUMNS} FROM chats WHERE app_id=? AND chat_id=?"
         row = await self._call(lambda c: c.execute(sql, (app_id, chat_id)).fetchone())
-        return _chat(row) if row else None
+        return chat_row(row) if row else None
 
     async def list_chats(
         self,
@@ -188,11 +151,11 @@ class SqliteStore:
             where.append("(created_at < ? OR (created_at = ? AND chat_id < ?))")
             args += [millis, millis, after_chat]
         sql = (
-            f"SELECT {_CHAT_COLUMNS} FROM chats WHERE {' AND '.join(where)} "
+            f"SELECT {CHAT_COLUMNS} FROM chats WHERE {' AND '.join(where)} "
             "ORDER BY created_at DESC, chat_id DESC LIMIT ?"
         )
         found = await self._call(lambda c: c.execute(sql, (*args, limit + 1)).fetchall())
-        chats = [_chat(r) for r in found[:limit]]
+        chats = [chat_row(r) for r in found[:limit]]
         more = len(found) > limit
         last = chats[-1] if chats else None
         return ChatPage(
@@ -241,7 +204,7 @@ class SqliteStore:
             for app_id, chat_id, events in batch:
                 c.execute("SAVEPOINT one_append")
                 try:
-                    results.append(_append_one(c, app_id, chat_id, events))
+                    results.append(append_one(c, app_id, chat_id, events))
                     c.execute("RELEASE one_append")
                 except sqlite3.IntegrityError:
                     c.execute("ROLLBACK TO one_append")
@@ -288,13 +251,13 @@ class SqliteStore:
             json.dumps(request.answer),
             to_millis(request.answered_at) if request.answered_at else None,
         )
-        sql = f"INSERT INTO pending ({_PENDING_COLUMNS}) VALUES ({','.join('?' * len(values))})"
+        sql = f"INSERT INTO pending ({PENDING_COLUMNS}) VALUES ({','.join('?' * len(values))})"
         await self._call(lambda c: c.execute(sql, values))
 
     async def get_pending(self, app_id: str, request_id: str) -> PendingRequest | None:
-        sql = f"SELECT {_PENDING_COLUMNS} FROM pending WHERE app_id=? AND request_id=?"
+        sql = f"SELECT {PENDING_COLUMNS} FROM pending WHERE app_id=? AND request_id=?"
         row = await self._call(lambda c: c.execute(sql, (app_id, request_id)).fetchone())
-        return _pending(row) if row else None
+        return pending_row(row) if row else None
 
     async def resolve_pending(
         self, app_id: str, request_id: str, *, answer: Any, status: PendingStatus = "answered"
@@ -309,11 +272,11 @@ class SqliteStore:
 
     async def list_open_pending(self, app_id: str, chat_id: str) -> list[PendingRequest]:
         sql = (
-            f"SELECT {_PENDING_COLUMNS} FROM pending WHERE app_id=? AND chat_id=? "
+            f"SELECT {PENDING_COLUMNS} FROM pending WHERE app_id=? AND chat_id=? "
             "AND status='open' ORDER BY created_at, request_id"
         )
         found = await self._call(lambda c: c.execute(sql, (app_id, chat_id)).fetchall())
-        return [_pending(r) for r in found]
+        return [pending_row(r) for r in found]
 
     async def expire_pending(self, app_id: str, now: datetime) -> int:
         sql = (
@@ -364,7 +327,7 @@ class SqliteStore:
         end: datetime,
         group_by: GroupBy,
     ) -> list[UsageTotal]:
-        column = _GROUP_COLUMNS[group_by]
+        column = GROUP_COLUMNS[group_by]
         where = "app_id=? AND created_at>=? AND created_at<?"
         args: tuple[Any, ...] = (app_id, to_millis(start), to_millis(end))
         if user_id is not None:
@@ -397,35 +360,3 @@ class SqliteStore:
     async def release_lease(self, name: str, owner: str) -> None:
         sql = "DELETE FROM leases WHERE name=? AND owner=?"
         await self._call(lambda c: c.execute(sql, (name, owner)))
-
-
-def _append_one(
-    c: sqlite3.Connection, app_id: str, chat_id: str, events: Sequence[NewEvent]
-) -> list[StoredEvent]:
-    (last,) = c.execute(
-        "SELECT COALESCE(MAX(seq), 0) FROM events WHERE app_id=? AND chat_id=?", (app_id, chat_id)
-    ).fetchone()
-    stored = [
-        StoredEvent(app_id, chat_id, last + i, e.type, e.data, e.timestamp)
-        for i, e in enumerate(events, start=1)
-    ]
-    c.executemany(
-        "INSERT INTO events (app_id, chat_id, seq, type, data, ts) VALUES (?,?,?,?,?,?)",
-        [
-            (app_id, chat_id, s.seq, s.type, json.dumps(dict(s.data)), to_millis(s.timestamp))
-            for s in stored
-        ],
-    )
-    c.execute(
-        "UPDATE chats SET last_seq=? WHERE app_id=? AND chat_id=?",
-        (stored[-1].seq, app_id, chat_id),
-    )
-    return stored
-
-
-def _chat(row: Sequence[Any]) -> ChatRecord:
-    return rows.chat_from(dict(zip(_CHAT_COLUMNS.split(", "), row, strict=True)))
-
-
-def _pending(row: Sequence[Any]) -> PendingRequest:
-    return rows.pending_from(dict(zip(_PENDING_COLUMNS.split(", "), row, strict=True)))
