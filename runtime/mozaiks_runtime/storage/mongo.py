@@ -40,6 +40,7 @@ from mozaiks_runtime.storage.base import (
     from_millis,
     utcnow,
 )
+from mozaiks_runtime.storage.mongo_docs import INDEXES, chat_doc, event_doc, pending_doc, usage_doc
 
 Doc = dict[str, Any]
 _GROUP_FIELDS: dict[str, str] = {
@@ -73,36 +74,8 @@ class MongoStore:
 
     async def start(self) -> None:
         async with _driver_errors():
-            db = self._db
-            await db.chats.create_index(
-                [("app_id", ASCENDING), ("chat_id", ASCENDING)], unique=True, name="chat_key"
-            )
-            await db.chats.create_index(
-                [("app_id", ASCENDING), ("user_id", ASCENDING), ("created_at", DESCENDING)],
-                name="chats_by_user",
-            )
-            await db.chats.create_index(
-                [("app_id", ASCENDING), ("created_at", DESCENDING)], name="chats_by_app"
-            )
-            await db.events.create_index(
-                [("app_id", ASCENDING), ("chat_id", ASCENDING), ("seq", ASCENDING)],
-                unique=True,
-                name="event_seq",
-            )
-            await db.pending.create_index(
-                [("app_id", ASCENDING), ("request_id", ASCENDING)], unique=True, name="pending_key"
-            )
-            await db.pending.create_index(
-                [("app_id", ASCENDING), ("chat_id", ASCENDING), ("status", ASCENDING)],
-                name="pending_open",
-            )
-            await db.usage.create_index(
-                [("app_id", ASCENDING), ("created_at", ASCENDING)], name="usage_by_time"
-            )
-            await db.usage.create_index(
-                [("app_id", ASCENDING), ("user_id", ASCENDING), ("created_at", ASCENDING)],
-                name="usage_by_user",
-            )
+            for collection, keys, options in INDEXES:
+                await self._db[collection].create_index(keys, **options)
 
     async def close(self) -> None:
         await self._client.close()
@@ -114,20 +87,7 @@ class MongoStore:
     # Chats
 
     async def create_chat(self, chat: ChatRecord) -> ChatRecord:
-        doc = {
-            "app_id": chat.app_id,
-            "chat_id": chat.chat_id,
-            "user_id": chat.user_id,
-            "workflow_name": chat.workflow_name,
-            "workflow_version": chat.workflow_version,
-            "status": chat.status,
-            "created_at": chat.created_at,
-            "updated_at": chat.updated_at,
-            "last_seq": chat.last_seq,
-            "last_agent": chat.last_agent,
-            "context": json.dumps(dict(chat.context)),
-            "total_tokens": chat.total_tokens,
-        }
+        doc = chat_doc(chat)
         async with _driver_errors():
             await self._db.chats.insert_one(doc)
         return chat
@@ -213,17 +173,7 @@ class MongoStore:
             ]
             # Ordered: a duplicate seq (another writer) stops the batch at that event.
             await self._db.events.insert_many(
-                [
-                    {
-                        "app_id": app_id,
-                        "chat_id": chat_id,
-                        "seq": s.seq,
-                        "type": s.type,
-                        "data": json.dumps(dict(s.data)),
-                        "ts": s.timestamp,
-                    }
-                    for s in stored
-                ],
+                [event_doc(e) for e in stored],
                 ordered=True,
             )
             await self._db.chats.update_one(
@@ -267,20 +217,7 @@ class MongoStore:
     # Pending requests
 
     async def create_pending(self, request: PendingRequest) -> None:
-        doc = {
-            "app_id": request.app_id,
-            "request_id": request.request_id,
-            "chat_id": request.chat_id,
-            "user_id": request.user_id,
-            "kind": request.kind,
-            "agent": request.agent,
-            "payload": json.dumps(dict(request.payload)),
-            "created_at": request.created_at,
-            "expires_at": request.expires_at,
-            "status": request.status,
-            "answer": json.dumps(request.answer),
-            "answered_at": request.answered_at,
-        }
+        doc = pending_doc(request)
         async with _driver_errors():
             await self._db.pending.insert_one(doc)
 
@@ -324,21 +261,7 @@ class MongoStore:
     # Usage
 
     async def record_usage(self, record: UsageRecord) -> None:
-        doc = {
-            "app_id": record.app_id,
-            "chat_id": record.chat_id,
-            "user_id": record.user_id,
-            "workflow_name": record.workflow_name,
-            "agent": record.agent,
-            "model": record.model,
-            "prompt_tokens": record.prompt_tokens,
-            "completion_tokens": record.completion_tokens,
-            "total_tokens": record.total_tokens,
-            "cost": record.cost,
-            "duration_sec": record.duration_sec,
-            "created_at": record.created_at,
-            "day": record.created_at.strftime("%Y-%m-%d"),
-        }
+        doc = usage_doc(record)
         async with _driver_errors():
             await self._db.usage.insert_one(doc)
 
