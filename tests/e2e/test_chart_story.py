@@ -205,14 +205,19 @@ def test_install_operate_uninstall_keeps_crds_and_tenant_data(
         def ready() -> dict[str, Any] | None:
             assert operator_process[0].poll() is None, log.read_text()
             t = get("tenants", name)
-            return t if _condition(t, "Ready") == "True" else None
+            # Ready may come first; the Workflow joins the tenant's ConfigMap right after
+            serving = _condition(t, "Ready") == "True" and t["status"].get("workflows") == 1
+            return t if serving else None
 
-        status = _wait("the example Tenant Ready", ready, timeout=180)["status"]
-        assert status["workflows"] == 1
+        status = _wait("the example Tenant Ready, serving the Workflow", ready, timeout=180)[
+            "status"
+        ]
         database = status["database"]
         _wait(
-            "the example Workflow Valid",
-            lambda: _condition(get("workflows", wf_name), "Valid") == "True",
+            "the example Workflow Valid and Served",
+            lambda: all(
+                _condition(get("workflows", wf_name), c) == "True" for c in ("Valid", "Served")
+            ),
         )
 
     # Tenant data: the operator made the database and its user; a runtime would write chats.
