@@ -133,11 +133,9 @@ async def test_a_refused_socket_stops_retrying_and_says_why(
     chat_id = await start_chat(page, "hello")
 
     # That chat belongs to another workflow: the runtime closes the socket with 1008. The widget
-    # tries once more with a fresh token, then stops and tells the user.
-    # The token goes in the query here: the runtime accepts a refused socket without echoing the
-    # `bearer` subprotocol, so with the header transport Chromium fails the handshake and never
-    # sees the 1008 (reported to the runtime's owners; one line in ws/endpoint.py::_refuse).
-    await page.evaluate("window.mozaiksChat.init({tokenTransport: 'query'})")
+    # tries once more with a fresh token, then stops and tells the user. The token travels in the
+    # `bearer` subprotocol (the default): the refusal must echo it, or Chromium fails the
+    # handshake and never sees the 1008.
     sockets: list[str] = []
     page.on("websocket", lambda ws: sockets.append(ws.url))
     await page.evaluate(
@@ -149,4 +147,4 @@ async def test_a_refused_socket_stops_retrying_and_says_why(
     await expect(page.locator(".mzk-status")).to_have_text("Disconnected")
     await session.screenshot("11-socket-refused")
     assert len(sockets) == 2, sockets
-    assert all("access_token=" in url for url in sockets)
+    assert not any("access_token=" in url for url in sockets)

@@ -42,7 +42,11 @@ class Refused(Exception):
 
 
 async def _refuse(websocket: WebSocket, code: int, reason: str) -> None:
-    await websocket.accept()
+    """Accept only to close with a code and reason a browser can read. A client that offered the
+    `bearer` subprotocol must get it echoed, or the browser fails the handshake and sees
+    neither (and retries as if the network had dropped)."""
+    offered = websocket.scope.get("subprotocols") or []
+    await websocket.accept(subprotocol="bearer" if "bearer" in offered else None)
     await websocket.close(code, reason)
 
 
