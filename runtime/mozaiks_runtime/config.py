@@ -87,14 +87,19 @@ class Settings(BaseSettings):
     dev_page: bool = False  # the dev page at / (on in `make run`)
     log_level: str = "INFO"
     public_url: str | None = None  # how clients reach us, for ws_url in responses
+    # Host pages on other origins that may call the HTTP API (the widget's start and catalog
+    # calls); empty = same origin only. Tokens travel in headers, so no credentials mode.
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     @model_validator(mode="before")
     @classmethod
-    def _split_algorithms(cls, data: object) -> object:
+    def _split_lists(cls, data: object) -> object:
+        """Comma-separated environment values become lists."""
         if isinstance(data, dict):
-            algs = data.get("jwt_algorithms")
-            if isinstance(algs, str):
-                data["jwt_algorithms"] = [a.strip() for a in algs.split(",") if a.strip()]
+            for name in ("jwt_algorithms", "cors_origins"):
+                raw = data.get(name)
+                if isinstance(raw, str):
+                    data[name] = [item.strip() for item in raw.split(",") if item.strip()]
         return data
 
     @model_validator(mode="after")
