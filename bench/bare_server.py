@@ -77,7 +77,15 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
-    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", ws_ping_interval=None)
+    # The runtime's WebSocket options (cli.server_options): no protocol pings, no compression.
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=args.port,
+        log_level="warning",
+        ws_ping_interval=None,
+        ws_per_message_deflate=False,
+    )
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import os
 import uvicorn
 
 from mozaiks_runtime.app import create_app
+from mozaiks_runtime.cli import server_options
 from mozaiks_runtime.config import Settings
 from mozaiks_runtime.engine.base import RunIO, RunOutcome, RunRequest, TextMessage
 from mozaiks_runtime.lifespan import RunnerFactory, default_runner
@@ -37,9 +38,9 @@ def main() -> None:
     args = parser.parse_args()
     count = int(os.environ.get("BENCH_EVENTS", "100"))
     factory: RunnerFactory = default_runner if args.engine else (lambda _s: BurstRunner(count))
-    app = create_app(Settings.load(), runner_factory=factory)
-    # No server pings: both servers in the comparison run with the same uvicorn defaults otherwise.
-    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", ws_ping_interval=None)
+    settings = Settings.load()
+    app = create_app(settings, runner_factory=factory)
+    uvicorn.run(app, host="127.0.0.1", port=args.port, **server_options(settings))
 
 
 if __name__ == "__main__":
