@@ -4,6 +4,7 @@ auth, no persistence and no engine. `bench.ws_throughput` runs it beside the rea
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 from datetime import UTC, datetime
 
@@ -34,12 +35,16 @@ def _frame(kind: str, seq: int | None, chat_id: str, data: dict[str, object]) ->
 
 
 async def stream(websocket: WebSocket) -> None:
-    """Push `n` small chat.text frames, then chat.run_complete, then wait for the close."""
+    """Push `n` small chat.text frames (one every `interval` seconds if given), then
+    chat.run_complete, then wait for the close."""
     chat_id = websocket.path_params["chat_id"]
     count = int(websocket.query_params.get("n", "100"))
+    interval = float(websocket.query_params.get("interval", "0"))
     await websocket.accept()
     await websocket.send_text(_frame("chat_meta", None, chat_id, {"chat_id": chat_id}))
     for seq in range(1, count + 1):
+        if interval:
+            await asyncio.sleep(interval)
         data = {"agent": "Bench", "content": f"event {seq}", "role": "assistant"}
         await websocket.send_text(_frame("chat.text", seq, chat_id, data))
     await websocket.send_text(_frame("chat.run_complete", count + 1, chat_id, {"status": "ok"}))

@@ -20,6 +20,8 @@ class StreamStats:
     chats_done: int = 0
     wall_seconds: float = 0.0
     latencies_ms: list[float] = field(default_factory=list)
+    samples: list[tuple[float, float]] = field(default_factory=list)  # (sent at, latency ms)
+    connected_at: float = 0.0  # when the last stream got its first frame
 
     @property
     def events_per_second(self) -> float:
@@ -48,17 +50,29 @@ def _latency_ms(frame: dict[str, object], received: float) -> float | None:
 
 
 async def _one_stream(
-    url: str, subprotocols: Sequence[str], done_type: str, stats: StreamStats, limit_seconds: float
+    url: str,
+    subprotocols: Sequence[str],
+    done_type: str,
+    stats: StreamStats,
+    limit_seconds: float,
+    steady: bool,
 ) -> None:
     async with connect(url, subprotocols=list(subprotocols) or None, max_size=2**22) as ws:
         async with asyncio.timeout(limit_seconds):
+            first = True
             async for raw in ws:
                 received = time.time()
+                if first:
+                    stats.connected_at = max(stats.connected_at, received)
+                    first = False
                 frame = json.loads(raw)
                 latency = _latency_ms(frame, received)
                 if latency is not None:
                     stats.events += 1
-                    stats.latencies_ms.append(latency)
+                    if steady:
+                        stats.samples.append((received - latency / 1000.0, latency))
+                    else:
+                        stats.latencies_ms.append(latency)
                 if frame.get("type") == done_type:
                     stats.chats_done += 1
                     return
@@ -70,17 +84,22 @@ async def run_streams(
     subprotocols: Callable[[int], Sequence[str]] = lambda _: (),
     done_type: str = "chat.run_complete",
     limit_seconds: float = 120.0,
+    steady: bool = False,
 ) -> StreamStats:
-    """Open every URL at once and read each stream until `done_type`; count persisted frames."""
+    """Open every URL at once and read each stream until `done_type`; count persisted frames.
+    With `steady`, latencies count only frames sent after the last stream connected (the
+    connection burst is another measurement)."""
     stats = StreamStats()
     started = time.perf_counter()
     await asyncio.gather(
         *(
-            _one_stream(url, subprotocols(i), done_type, stats, limit_seconds)
+            _one_stream(url, subprotocols(i), done_type, stats, limit_seconds, steady)
             for i, url in enumerate(urls)
         )
     )
     stats.wall_seconds = time.perf_counter() - started
+    if steady:
+        stats.latencies_ms = [lat for sent, lat in stats.samples if sent >= stats.connected_at]
     return stats
 
 

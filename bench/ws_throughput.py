@@ -84,10 +84,17 @@ class Target:
     server: Server
     stream_url: str
     idle_url: str
+    paced_url: str
     tokens: list[str]
 
     def subprotocols(self, i: int) -> list[str]:
         return ["bearer", self.tokens[i]] if self.tokens else []
+
+    def paced_urls(self, chats: int, events: int, interval: float, tag: str) -> list[str]:
+        return [
+            self.paced_url.format(chat=f"{tag}-{i}", user=f"u{i}", n=events, interval=interval)
+            for i in range(chats)
+        ]
 
     def stream_urls(self, chats: int, events: int, tag: str) -> list[str]:
         return [
@@ -141,6 +148,28 @@ async def compare(floor: Target, ours: Target, args: argparse.Namespace) -> list
             f"  added {o.p99 - f.p99:+.1f} ms",
         ]
         print("\n".join(lines[-4:]), flush=True)
+    # Latency: chats that stream steadily (a model emitting events), far below saturation, so
+    # the figure is the delivery delay our path adds, not a queue.
+    interval = 1.0 / args.paced_rate
+    f = await run_streams(
+        floor.paced_urls(args.paced_chats, args.paced_events, interval, "fp"),
+        subprotocols=floor.subprotocols,
+        limit_seconds=600,
+        steady=True,
+    )
+    o = await run_streams(
+        ours.paced_urls(args.paced_chats, args.paced_events, interval, "op"),
+        subprotocols=ours.subprotocols,
+        limit_seconds=600,
+        steady=True,
+    )
+    lines += [
+        f"{args.paced_chats} chats streaming {args.paced_rate:g} events/s each"
+        f" ({args.paced_chats * args.paced_rate:g} ev/s in all; latency once all are connected):",
+        f"  latency p50 floor {f.p50:7.1f} ms  ours {o.p50:7.1f} ms  added {o.p50 - f.p50:+.1f} ms",
+        f"  latency p99 floor {f.p99:7.1f} ms  ours {o.p99:7.1f} ms  added {o.p99 - f.p99:+.1f} ms",
+    ]
+    print("\n".join(lines[-3:]), flush=True)
     for count in args.idle:
         f_kib = await measure_idle(floor, count, f"fi{count}")
         o_kib = await measure_idle(ours, count, f"oi{count}")
@@ -162,7 +191,9 @@ async def engine_run(target: Target, chats: int) -> str:
     )
 
 
-def runtime_env(secret: str, workdir: Path, events: int, max_connections: int) -> dict[str, str]:
+def runtime_env(
+    secret: str, workdir: Path, args: argparse.Namespace, max_connections: int
+) -> dict[str, str]:
     return {
         "MOZAIKS_APP_ID": "bench",
         "MOZAIKS_JWT_SECRET": secret,
@@ -172,7 +203,9 @@ def runtime_env(secret: str, workdir: Path, events: int, max_connections: int) -
         "MOZAIKS_RATE_LIMIT_MESSAGES_PER_MINUTE": "1000000",
         "MOZAIKS_MAX_CONNECTIONS": str(max_connections),
         "MOZAIKS_LOG_LEVEL": "WARNING",
-        "BENCH_EVENTS": str(events),
+        "BENCH_EVENTS": str(args.events),
+        "BENCH_PACED_EVENTS": str(args.paced_events),
+        "BENCH_INTERVAL": str(1.0 / args.paced_rate),
     }
 
 
@@ -184,6 +217,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--events", type=int, default=100, help="events per chat")
     parser.add_argument("--idle", type=ints, default=[2000, 5000], help="idle socket counts")
+    parser.add_argument("--paced-chats", type=int, default=200, help="chats in the latency run")
+    parser.add_argument("--paced-rate", type=float, default=10.0, help="events/s per paced chat")
+    parser.add_argument("--paced-events", type=int, default=50, help="events per paced chat")
     parser.add_argument("--engine-chats", type=int, default=20, help="0 skips the AG2 run")
     return parser.parse_args(argv)
 
@@ -197,14 +233,14 @@ def main(argv: list[str] | None = None) -> None:
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # children inherit it
     secret = os.urandom(32).hex()
-    most = max([*args.chats, *args.idle, args.engine_chats])
+    most = max([*args.chats, *args.idle, args.paced_chats, args.engine_chats])
     prefix = [str(i) for i in range(most)]
     tokens = [mint_token(secret, user=f"u{i}", app="bench", ttl=timedelta(hours=2)) for i in prefix]
     workdir = Path(tempfile.mkdtemp(prefix="mozaiks-bench-"))
     python = sys.executable
     try:
         fport, oport, eport = free_port(), free_port(), free_port()
-        env = runtime_env(secret, workdir, args.events, most + 100)
+        env = runtime_env(secret, workdir, args, most + 100)
         with (
             serve(
                 [python, "-m", "bench.bare_server", "--port", str(fport)], fport, {}, "/health"
@@ -221,6 +257,7 @@ def main(argv: list[str] | None = None) -> None:
                 bare,
                 f"ws://127.0.0.1:{fport}/stream/{{chat}}?n={{n}}",
                 f"ws://127.0.0.1:{fport}/idle",
+                f"ws://127.0.0.1:{fport}/stream/{{chat}}?n={{n}}&interval={{interval}}",
                 [],
             )
             ours = Target(
@@ -228,6 +265,7 @@ def main(argv: list[str] | None = None) -> None:
                 runtime,
                 f"ws://127.0.0.1:{oport}/ws/burst/bench/{{chat}}/{{user}}",
                 f"ws://127.0.0.1:{oport}/ws/idle/bench/{{chat}}/{{user}}",
+                f"ws://127.0.0.1:{oport}/ws/paced/bench/{{chat}}/{{user}}",
                 tokens,
             )
             lines = asyncio.run(compare(floor, ours, args))
@@ -239,6 +277,7 @@ def main(argv: list[str] | None = None) -> None:
                     "engine",
                     engine,
                     f"ws://127.0.0.1:{eport}/ws/bench_engine/bench/{{chat}}/{{user}}",
+                    "",
                     "",
                     tokens,
                 )

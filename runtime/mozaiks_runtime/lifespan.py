@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -94,6 +95,10 @@ def build_lifespan(
                 budget=budget,
             )
             sweeper = asyncio.create_task(sweep_expired(store, settings.app_id), name="sweeper")
+            # Everything loaded so far (modules, the engine, workflows) lives as long as the
+            # process: keep it out of the collector's full passes, which otherwise walk it all
+            # and pause every chat for tens of milliseconds.
+            gc.freeze()
             yield
         finally:
             state.draining = True

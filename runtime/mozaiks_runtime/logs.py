@@ -154,6 +154,7 @@ class RequestIdMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            # Sockets get no header to add: their frames go straight through, unwrapped.
+            await self.app(scope, receive, send_with_id if scope["type"] == "http" else send)
         finally:
             request_id_var.reset(token)
