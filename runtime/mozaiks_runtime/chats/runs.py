@@ -157,7 +157,10 @@ class RunManager:
     async def _execute(self, plan: RunPlan, task: asyncio.Task[None]) -> None:
         chat, journal = plan.chat, self._ports.journal
         scope = RunScope(chat.chat_id, chat.app_id, chat.user_id, chat.workflow_name)
-        history = await self._history(chat)
+        history, unfinished = await self._history(chat)
+        # A run killed mid-turn resumes with the agent it was on, not the one the last
+        # completed run ended with.
+        resume_agent = unfinished or chat.last_agent
         await self._set_status(chat, "running")
         opening = list(plan.preamble)
         if plan.user_message is not None and plan.echo:
@@ -167,7 +170,7 @@ class RunManager:
                     events.text_data(agent="user", content=plan.user_message, role="user"),
                 )
             )
-        agent = chat.last_agent or plan.workflow.start_agent
+        agent = resume_agent or plan.workflow.start_agent
         opening.append(NewEvent(events.RUN_START, {"agent": agent}))
         await journal.append(chat.app_id, chat.chat_id, opening)
         self._count_run(plan, "started")
@@ -187,7 +190,7 @@ class RunManager:
             history=history,
             user_message=plan.user_message,
             context={**plan.workflow.context_variables, **chat.context, **(plan.context or {})},
-            start_agent=chat.last_agent,
+            start_agent=resume_agent,
         )
         outcome, failure = await self._run(request, io)
         status = outcome.status if failure is None else failure[0]
@@ -241,15 +244,21 @@ class RunManager:
             log.exception("run of chat %s crashed", request.chat_id)
             return RunOutcome(status="failed"), ("failed", "ENGINE_FAILED", "the workflow failed")
 
-    async def _history(self, chat: ChatRecord) -> list[HistoryMessage]:
-        """The conversation so far, from the persisted messages and questions to the user."""
+    async def _history(self, chat: ChatRecord) -> tuple[list[HistoryMessage], str | None]:
+        """The conversation so far, from the persisted messages and questions to the user; and
+        the agent whose turn a run that never completed (killed mid-run) was in, if any."""
         history: list[HistoryMessage] = []
+        unfinished: str | None = None
         after = 0
         while True:
             page = await self._store.events_after(chat.app_id, chat.chat_id, after, HISTORY_PAGE)
             for event in page:
                 agent = str(event.data.get("agent", ""))
-                if event.type == events.TEXT:
+                if event.type == events.SELECT_SPEAKER:
+                    unfinished = agent or unfinished
+                elif event.type == events.RUN_COMPLETE:
+                    unfinished = None
+                elif event.type == events.TEXT:
                     content = str(event.data.get("content", ""))
                     user = event.data.get("role") == "user"
                     history.append(HistoryMessage(agent, content, "user" if user else "assistant"))
@@ -258,7 +267,7 @@ class RunManager:
                     prompt = str(event.data.get("prompt", ""))
                     history.append(HistoryMessage(agent, prompt, "assistant"))
             if len(page) < HISTORY_PAGE:
-                return history
+                return history, unfinished
             after = page[-1].seq
 
     async def _set_status(self, chat: ChatRecord, status: ChatStatus) -> None:
