@@ -135,7 +135,6 @@ def _announce(settings: Settings, host: str, port: int, *, generated: bool, out:
             f"!! Never run like this outside your own machine.\n{line}\n"
         )
     if settings.dev_page:
-        out.write(f"open {url}\n")
         if settings.jwt_secret is not None and not settings.dev_auth:
             from mozaiks_runtime.auth.mint import mint_token, parse_ttl
 
@@ -153,6 +152,7 @@ def _announce(settings: Settings, host: str, port: int, *, generated: bool, out:
                 f"{token}\n"
                 f"e.g. curl -H 'Authorization: Bearer <token>' {url}/api/sessions\n"
             )
+        out.write(f"open {url}\n")  # last, so it is what a newcomer reads
     else:
         out.write(f"serving on {url}\n")
     out.flush()

@@ -133,7 +133,8 @@ async def test_dev_mode_prints_url_and_a_working_token(tmp_path: Path) -> None:
     proc, lines, port = await _serve_dev(tmp_path)
     try:
         assert f"open http://127.0.0.1:{port}" in lines
-        token = lines[lines.index(f"open http://127.0.0.1:{port}") + 2]
+        assert lines[-1] == f"open http://127.0.0.1:{port}"  # what a newcomer reads last
+        token = next(lines[i + 1] for i, line in enumerate(lines) if line.startswith("dev token"))
         async with (
             httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client,
             asyncio.timeout(30),
