@@ -7,7 +7,7 @@ the operator reads `os.environ`.
 from __future__ import annotations
 
 import socket
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -59,10 +59,10 @@ class Settings(BaseSettings):
         return value
 
     @classmethod
-    def load(cls, **overrides: object) -> Settings:
+    def load(cls, **overrides: Any) -> Settings:
         """Read the environment (plus overrides) or raise SettingsError naming the variable."""
         try:
-            return cls(**overrides)  # type: ignore[arg-type]  # pydantic-settings fills the rest
+            return cls(**overrides)  # pydantic-settings fills in the rest from the environment
         except ValidationError as exc:
             lines = []
             for err in exc.errors():

@@ -7,6 +7,9 @@ from typing import Any
 
 import kopf
 
+# kopf annotates `objs` with its own Body type; it takes any object body mapping at run time,
+# which is what we hold after a read or a patch.
+
 
 def normal(obj: Mapping[str, Any], reason: str, message: str) -> None:
     kopf.event(dict(obj), type="Normal", reason=reason, message=message)  # type: ignore[arg-type]

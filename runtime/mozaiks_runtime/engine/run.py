@@ -51,7 +51,7 @@ from ag2.stream import MemoryStream
 from ag2.tools.final.function_tool import FunctionDefinition, FunctionToolSchema
 from ag2.tools.tool import Tool
 from fast_depends import Provider
-from jsonschema import Draft202012Validator  # type: ignore[import-untyped]  # no stubs pinned
+from jsonschema import Draft202012Validator
 
 from mozaiks_runtime.engine import build
 from mozaiks_runtime.engine.base import (

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from ag2.events import (
     BaseEvent,
@@ -123,6 +123,7 @@ def _tool_results(results: Iterable[ToolResultEvent], turn: TurnView) -> list[En
     for event in results:
         if (event.name or "") in turn.silent_tools:
             continue
+        status: Literal["ok", "error"]
         if isinstance(event, ToolErrorEvent):  # a subclass of ToolResultEvent
             value, status = _error_text(event.error), "error"
         else:
@@ -133,7 +134,7 @@ def _tool_results(results: Iterable[ToolResultEvent], turn: TurnView) -> list[En
                 name=event.name or "",
                 agent=turn.agent,
                 result=value,
-                status=status,  # type: ignore[arg-type]
+                status=status,
             )
         )
     return out

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
+from jsonschema import Draft202012Validator
 
 from mozaiks_runtime.workflows import schema
 from mozaiks_runtime.workflows.model import HumanInputTool, PythonTool, UITool, dump_definition
