@@ -132,6 +132,14 @@ class ChatPage:
     chats: Sequence[ChatRecord]
     next_cursor: str | None  # pass back to list_chats for the next (older) page
 
+    @classmethod
+    def from_overfetch(cls, found: Sequence[ChatRecord], limit: int) -> ChatPage:
+        """A page from `limit + 1` rows read: the extra row only says that a next page exists."""
+        chats = list(found[:limit])
+        if len(found) <= limit or not chats:
+            return cls(chats, None)
+        return cls(chats, encode_cursor(chats[-1].created_at, chats[-1].chat_id))
+
 
 class Store(Protocol):
     """Persistence for chats, their event logs, pending requests, usage and leases.

@@ -36,7 +36,6 @@ from mozaiks_runtime.storage.base import (
     UsageRecord,
     UsageTotal,
     decode_cursor,
-    encode_cursor,
     from_millis,
     utcnow,
 )
@@ -122,12 +121,7 @@ class MongoStore:
                 .limit(limit + 1)
                 .to_list()
             )
-        chats = [rows.chat_from(d) for d in found[:limit]]
-        more = len(found) > limit
-        last = chats[-1] if chats else None
-        return ChatPage(
-            chats, encode_cursor(last.created_at, last.chat_id) if more and last else None
-        )
+        return ChatPage.from_overfetch([rows.chat_from(d) for d in found], limit)
 
     async def update_chat(
         self,

@@ -33,7 +33,6 @@ from mozaiks_runtime.storage.base import (
     UsageRecord,
     UsageTotal,
     decode_cursor,
-    encode_cursor,
     from_millis,
     to_millis,
     utcnow,
@@ -155,12 +154,7 @@ class SqliteStore:
             "ORDER BY created_at DESC, chat_id DESC LIMIT ?"
         )
         found = await self._call(lambda c: c.execute(sql, (*args, limit + 1)).fetchall())
-        chats = [chat_row(r) for r in found[:limit]]
-        more = len(found) > limit
-        last = chats[-1] if chats else None
-        return ChatPage(
-            chats, encode_cursor(last.created_at, last.chat_id) if more and last else None
-        )
+        return ChatPage.from_overfetch([chat_row(r) for r in found], limit)
 
     async def update_chat(
         self,
