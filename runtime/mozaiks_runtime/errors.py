@@ -23,6 +23,12 @@ class AuthError(MozaiksError):
     error_code = "UNAUTHORIZED"
 
 
+class TokenExpired(AuthError):
+    """The token a socket was opened with has expired: reconnect with a fresh one."""
+
+    error_code = "TOKEN_EXPIRED"
+
+
 class Forbidden(MozaiksError):
     error_code = "FORBIDDEN"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -12,6 +13,7 @@ class Identity:
     chat_id: str | None = None  # a token bound to one chat
     scopes: frozenset[str] = field(default_factory=frozenset)
     admin_scope: str = "mozaiks:admin"
+    expires_at: datetime | None = None  # the token's `exp`; None under explicit dev auth
 
     @property
     def is_admin(self) -> bool:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -121,6 +122,7 @@ class TokenVerifier:
             chat_id=chat,
             scopes=scopes_of(claims),
             admin_scope=self._settings.admin_scope,
+            expires_at=datetime.fromtimestamp(int(claims["exp"]), UTC),
         )
 
 

@@ -19,7 +19,14 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from mozaiks_runtime.chats import events
 from mozaiks_runtime.chats.events import Frame, stored_frame, transient
 from mozaiks_runtime.chats.hub import Hub
-from mozaiks_runtime.errors import BadRequest, FrameTooLarge, MozaiksError, RateLimited, reply_for
+from mozaiks_runtime.errors import (
+    BadRequest,
+    FrameTooLarge,
+    MozaiksError,
+    RateLimited,
+    TokenExpired,
+    reply_for,
+)
 from mozaiks_runtime.storage.base import ChatRecord
 
 if TYPE_CHECKING:
@@ -57,6 +64,7 @@ class Connection:
         heartbeat_seconds: float,
         poll_seconds: float | None = None,
         on_sent: Any = None,
+        expires_in: float | None = None,
     ) -> None:
         self.ws = websocket
         self.service = service
@@ -75,6 +83,7 @@ class Connection:
         self._window_start = 0.0
         self._window_frames = 0
         self._oversized = 0
+        self._expires_in = expires_in  # seconds the token has left (leeway included)
 
     async def run(self, dispatcher: Dispatcher, *, after_seq: int | None) -> None:
         """Serve the socket until the client leaves or a limit closes it."""
@@ -85,6 +94,8 @@ class Connection:
                     self._stream(self.chat, greet=True, after=after_seq)
                 )
                 group.create_task(self._read(dispatcher))
+                if self._expires_in is not None:
+                    group.create_task(self._expire(self._expires_in))
         except* WebSocketDisconnect:
             pass
         except* Closing as closing:
@@ -222,6 +233,13 @@ class Connection:
             self.chat = chat
             self.hwm = 0
         self._writer = self._group.create_task(self._stream(chat, greet=False))
+
+    async def _expire(self, seconds: float) -> None:
+        """A socket lives no longer than its token: when it expires the client is told, and the
+        socket closes with 1008; the widget reconnects with a fresh token and resumes by seq."""
+        await asyncio.sleep(max(0.0, seconds))
+        await self.error(TokenExpired("the token has expired; reconnect with a fresh one"))
+        raise Closing(1008, "token expired")
 
     # Reading
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from fastapi import APIRouter, WebSocket
 from starlette.datastructures import State
@@ -48,6 +49,14 @@ async def _refuse(websocket: WebSocket, code: int, reason: str) -> None:
     offered = websocket.scope.get("subprotocols") or []
     await websocket.accept(subprotocol="bearer" if "bearer" in offered else None)
     await websocket.close(code, reason)
+
+
+def _seconds_left(identity: Identity, settings: Settings) -> float | None:
+    """How long the socket may stay open: until the token expires, with the verifier's leeway."""
+    if identity.expires_at is None:
+        return None
+    left = identity.expires_at - datetime.now(UTC)
+    return left.total_seconds() + settings.jwt_leeway_seconds
 
 
 def _last_seq(websocket: WebSocket) -> int | None:
@@ -145,6 +154,7 @@ async def chat_socket(websocket: WebSocket) -> None:
         heartbeat_seconds=settings.heartbeat_seconds,
         poll_seconds=state.store_poll_seconds,
         on_sent=_sent_counter(state, metrics),
+        expires_in=_seconds_left(identity, settings),
     )
     try:
         with chat_context(chat.chat_id):

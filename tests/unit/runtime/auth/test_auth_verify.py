@@ -6,7 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -79,22 +79,24 @@ async def test_mozaiks_app_id_claim_and_scp_list_are_read(hs_verifier: TokenVeri
     assert identity.scopes == {"read", "mozaiks:admin"}
 
 
+# Overrides are made when the test runs (not when it is collected, possibly minutes earlier), and
+# times sit far outside the verifier's leeway, so the outcome never depends on timing.
 @pytest.mark.parametrize(
-    ("why", "token_claims"),
+    ("why", "overrides"),
     [
-        ("expired", claims(exp=datetime.now(UTC) - timedelta(seconds=5))),
-        ("not yet valid", claims(nbf=datetime.now(UTC) + timedelta(minutes=1))),
-        ("no exp", claims(exp=None)),
-        ("no sub", claims(sub=None)),
-        ("wrong app", claims(app_id="other")),
-        ("no app", claims(app_id=None)),
-        ("chat_id not a string", claims(chat_id=7)),
+        ("expired", lambda now: {"exp": now - timedelta(hours=1)}),
+        ("not yet valid", lambda now: {"nbf": now + timedelta(hours=1)}),
+        ("no exp", lambda now: {"exp": None}),
+        ("no sub", lambda now: {"sub": None}),
+        ("wrong app", lambda now: {"app_id": "other"}),
+        ("no app", lambda now: {"app_id": None}),
+        ("chat_id not a string", lambda now: {"chat_id": 7}),
     ],
 )
 async def test_bad_claims_are_rejected(
-    hs_verifier: TokenVerifier, why: str, token_claims: dict[str, Any]
+    hs_verifier: TokenVerifier, why: str, overrides: Callable[[datetime], dict[str, Any]]
 ) -> None:
-    token = jwt.encode(token_claims, SECRET)
+    token = jwt.encode(claims(**overrides(datetime.now(UTC))), SECRET)
     with pytest.raises(AuthError) as info:
         await hs_verifier.verify(token)
     assert info.value.message == "invalid or expired token", why
