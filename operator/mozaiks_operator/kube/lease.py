@@ -139,14 +139,16 @@ class LeaderElector:
                 raise LeaseLost(f"lease {self._namespace}/{self._name} now held by {holder}")
 
     async def release(self) -> None:
-        """Give the Lease up on a clean shutdown, so a successor need not wait for expiry."""
-        live = await self._kube.get("Lease", self._namespace, self._name)
-        if live is None or (live.get("spec") or {}).get("holderIdentity") != self.identity:
-            return
-        spec = dict(live["spec"])
-        spec["holderIdentity"] = None
-        spec["renewTime"] = None
+        """Give the Lease up on a clean shutdown, so a successor need not wait for expiry.
+        Best effort: during `helm uninstall` our RBAC may already be gone (403), and the
+        Lease then simply expires."""
         try:
+            live = await self._kube.get("Lease", self._namespace, self._name)
+            if live is None or (live.get("spec") or {}).get("holderIdentity") != self.identity:
+                return
+            spec = dict(live["spec"])
+            spec["holderIdentity"] = None
+            spec["renewTime"] = None
             await self._replace(live, {k: v for k, v in spec.items() if v is not None})
         except KubeError as exc:
             log.warning("lease release failed: %s", exc)
