@@ -76,6 +76,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
 def _runtime(host: str, port: int, *, dev: bool) -> int:
     import uvicorn
 
@@ -93,6 +96,13 @@ def _runtime(host: str, port: int, *, dev: bool) -> int:
             overrides["jwt_secret"] = secrets.token_urlsafe(32)
             generated = True
     settings = Settings.load(**overrides)
+    if settings.dev_auth and host not in LOOPBACK:
+        # Auth off is for one developer's machine: never on an address others can reach (a
+        # container binds 0.0.0.0, so an image cannot be talked into serving without auth).
+        raise SettingsError(
+            f"MOZAIKS_DEV_AUTH=true turns every token check off; it is refused on {host}. "
+            "Bind 127.0.0.1 for local development, or configure a JWT key source."
+        )
     configure_logging(settings)
     _raise_fd_limit(settings.max_connections)
     _announce(settings, host, port, generated=generated, out=sys.stdout)

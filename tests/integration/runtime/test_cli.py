@@ -163,6 +163,15 @@ async def test_explicit_dev_auth_shouts(tmp_path: Path) -> None:
         await asyncio.wait_for(proc.wait(), 20)
 
 
+async def test_dev_auth_is_refused_on_an_address_others_can_reach() -> None:
+    for host in ("0.0.0.0", "::"):
+        code, out, err = await _run(
+            "runtime", "--host", host, "--port", "1", env=_env(MOZAIKS_DEV_AUTH="true")
+        )
+        assert code == 2 and "MOZAIKS_DEV_AUTH=true" in err and f"refused on {host}" in err
+        assert out == ""  # it never started serving
+
+
 async def test_operator_command_is_the_operators_cli() -> None:
     code, out, _ = await _run("operator", "--help", env=_env())
     assert code == 0 and "--namespace" in out
