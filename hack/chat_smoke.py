@@ -22,6 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 from websockets.asyncio.client import connect
+from websockets.typing import Subprotocol
 
 from mozaiks_runtime.auth.mint import mint_token
 
@@ -90,8 +91,8 @@ async def _converse(a: argparse.Namespace, chat: dict[str, Any], token: str) -> 
         extra = {"host": host, "port": int(port)}
     script = list(a.message or ["Hello! Who are you?"])
     answers = 0
-    protocols = None if a.query_token else ["bearer", token]
-    async with connect(url, subprotocols=protocols, open_timeout=30, **extra) as ws:  # type: ignore[arg-type]
+    protocols = None if a.query_token else [Subprotocol("bearer"), Subprotocol(token)]
+    async with connect(url, subprotocols=protocols, open_timeout=30, **extra) as ws:
         started = False  # a user-driven workflow waits for the first message, silently
         while True:
             try:

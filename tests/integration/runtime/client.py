@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
+from websockets.typing import Subprotocol
 
 
 def _small_buffer_socket(url: str) -> socket.socket:
@@ -24,6 +25,11 @@ def _small_buffer_socket(url: str) -> socket.socket:
     return sock
 
 
+def _bearer(token: str) -> list[Subprotocol]:
+    """The token as the `bearer` WebSocket subprotocol pair."""
+    return [Subprotocol("bearer"), Subprotocol(token)]
+
+
 class ChatSocket:
     """Keeps every frame it received, in order, so tests can check seqs afterwards."""
 
@@ -34,11 +40,11 @@ class ChatSocket:
     @classmethod
     async def open(cls, url: str, token: str | None, *, via: str = "subprotocol") -> ChatSocket:
         if token is not None and via == "subprotocol":
-            ws = await connect(url, subprotocols=["bearer", token], open_timeout=10)  # type: ignore[list-item]
+            ws = await connect(url, subprotocols=_bearer(token), open_timeout=10)
         elif token is not None and via == "slow":
             ws = await connect(
                 url,
-                subprotocols=["bearer", token],  # type: ignore[list-item]
+                subprotocols=_bearer(token),
                 sock=_small_buffer_socket(url),
                 max_queue=1,
                 open_timeout=10,
