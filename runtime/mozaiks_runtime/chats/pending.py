@@ -93,6 +93,10 @@ class PendingRequests:
 
         InputRequestNotFound when it does not exist, belongs to another chat or user, is of
         another kind, or is no longer open."""
+        # Looked up before any await: a waiting run's store poll may see the answer and drop
+        # its waiter meanwhile, and that run must not be taken for a dead one (which would
+        # start a second run for the same answer).
+        future = self._waiters.get((app_id, request_id))
         stored = await self._store.get_pending(app_id, request_id)
         if (
             stored is None
@@ -104,11 +108,9 @@ class PendingRequests:
         resolved = await self._store.resolve_pending(app_id, request_id, answer=answer)
         if resolved is None:
             raise InputRequestNotFound("the request was already answered or has expired")
-        future = self._waiters.get((app_id, request_id))
-        waiting = future is not None and not future.done()
         if future is not None and not future.done():
             future.set_result(answer)
-        return resolved, waiting
+        return resolved, future is not None
 
     async def open_for(self, app_id: str, chat_id: str) -> list[PendingRequest]:
         """Requests of the chat still open and not past their deadline, oldest first."""

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -119,3 +120,34 @@ async def test_the_sweeper_expires_abandoned_requests(store: SqliteStore) -> Non
         await sweeper
     request = await store.get_pending("app", rid)
     assert request is not None and request.status == "expired"
+
+
+class SlowResolveStore(SqliteStore):
+    """The embedded store with a slow answer write (as over a network to MongoDB): the waiting
+    run's store poll sees the answer before `answer()` gets control back."""
+
+    async def resolve_pending(self, *args: Any, **kwargs: Any) -> Any:
+        resolved = await super().resolve_pending(*args, **kwargs)
+        await asyncio.sleep(0.2)
+        return resolved
+
+
+async def test_a_waiter_that_found_the_answer_by_polling_still_counts_as_waiting(
+    tmp_path: Path,
+) -> None:
+    store = SlowResolveStore(tmp_path / "slow.sqlite3")
+    await store.start()
+    try:
+        pending = PendingRequests(store, poll_seconds=0.01)
+        rid = await _open(pending)
+        request = await store.get_pending("app", rid)
+        assert request is not None
+        waiter = asyncio.create_task(pending.wait(request))
+        await asyncio.sleep(0.02)
+        _, waiting = await pending.answer(
+            app_id="app", chat_id="c1", user_id="alice", request_id=rid, answer="Ada"
+        )
+        assert waiter.done() and waiter.result() == "Ada"  # it got there by polling
+        assert waiting is True  # so nobody starts a second run for this answer
+    finally:
+        await store.close()
