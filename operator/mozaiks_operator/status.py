@@ -146,16 +146,6 @@ def transitions(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[dic
     return changed
 
 
-def without_times(status: Mapping[str, Any]) -> dict[str, Any]:
-    """Status minus clock values, to tell whether a write would change anything."""
-    out = dict(status)
-    out["conditions"] = [
-        {k: v for k, v in x.items() if k != "lastTransitionTime"}
-        for x in status.get("conditions") or []
-    ]
-    return out
-
-
 @dataclass(frozen=True)
 class WorkflowOutcome:
     """What the Workflow handler learned: validity, what is served, and by whom."""

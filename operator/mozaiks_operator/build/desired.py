@@ -19,9 +19,6 @@ from mozaiks_operator.build.service import build_runtime_service
 from mozaiks_operator.build.workflows import Selection, build_workflows_configmap, fits
 from mozaiks_operator.model.tenant import Tenant
 
-# Kinds a Tenant may or may not want; the apply layer prunes ours that are no longer desired.
-OPTIONAL_KINDS = ("Ingress", "HorizontalPodAutoscaler")
-
 
 @dataclass(frozen=True)
 class Environment:

@@ -15,7 +15,7 @@ from mozaiks_runtime.auth.identity import Identity
 from mozaiks_runtime.auth.verify import TokenVerifier
 from mozaiks_runtime.chats.service import ChatService
 from mozaiks_runtime.config import Settings
-from mozaiks_runtime.errors import AuthError, Forbidden
+from mozaiks_runtime.errors import AuthError
 from mozaiks_runtime.storage.base import ChatRecord, Store
 from mozaiks_runtime.workflows.registry import WorkflowRegistry
 
@@ -80,15 +80,6 @@ async def _identity(request: Request, settings: SettingsDep, bearer: BearerDep) 
 
 
 IdentityDep = Annotated[Identity, Depends(_identity)]
-
-
-async def _admin(identity: IdentityDep) -> Identity:
-    if not identity.is_admin:
-        raise Forbidden("the admin scope is required")
-    return identity
-
-
-AdminDep = Annotated[Identity, Depends(_admin)]
 
 
 async def _owned_chat(chat_id: str, identity: IdentityDep, service: ServiceDep) -> ChatRecord:
