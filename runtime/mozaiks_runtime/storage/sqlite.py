@@ -2,24 +2,22 @@
 # ruff: noqa: S608
 """The embedded Store: one SQLite file, the zero-configuration default.
 
-Why the standard `sqlite3` module on one dedicated thread rather than aiosqlite: aiosqlite does
-exactly this (a thread per connection, a queue of calls), so it would add a dependency and no
-capability. One connection on one thread also serialises every write of this process, which is
-what keeps `seq` gap-free; `BEGIN IMMEDIATE` covers a second process on the same file.
+Why the standard `sqlite3` module on one dedicated thread (sqlite_worker.py) rather than
+aiosqlite: aiosqlite also runs a thread per connection, but commits each call on its own; ours
+groups the writes that queue up into one transaction. One connection on one thread serialises
+every write of this process, which is what keeps `seq` gap-free; `BEGIN IMMEDIATE` covers a
+second process on the same file.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from mozaiks_runtime.errors import Conflict, StorageUnavailable
 from mozaiks_runtime.storage.base import (
     ChatPage,
     ChatRecord,
@@ -37,7 +35,6 @@ from mozaiks_runtime.storage.base import (
     to_millis,
     utcnow,
 )
-from mozaiks_runtime.storage.batching import GroupCommit
 from mozaiks_runtime.storage.sqlite_schema import (
     CHAT_COLUMNS,
     GROUP_COLUMNS,
@@ -47,64 +44,45 @@ from mozaiks_runtime.storage.sqlite_schema import (
     chat_row,
     pending_row,
 )
+from mozaiks_runtime.storage.sqlite_worker import SqliteWorker
 
 T = TypeVar("T")
-_Append = tuple[str, str, Sequence[NewEvent]]  # (app_id, chat_id, events)
 
 
 class SqliteStore:
     def __init__(self, path: Path) -> None:
         self._path = path
-        self._conn: sqlite3.Connection | None = None
-        # One thread owns the connection: calls are serialised in submission order.
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-store")
-        self._appends: GroupCommit[_Append, list[StoredEvent]] = GroupCommit(self._append_batch)
+        self._worker = SqliteWorker(self._open)
 
-    async def _call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        def run() -> T:
-            if self._conn is None:
-                raise StorageUnavailable("the SQLite store is not open")
-            try:
-                return fn(self._conn)
-            except sqlite3.IntegrityError as exc:
-                if self._conn.in_transaction:
-                    self._conn.rollback()
-                raise Conflict("the record exists already") from exc
-            except sqlite3.Error as exc:
-                if self._conn.in_transaction:
-                    self._conn.rollback()
-                raise StorageUnavailable(f"SQLite: {exc}") from exc
+    def _open(self) -> sqlite3.Connection:
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        # WAL: readers never block the writer; NORMAL sync is durable across process crashes
+        # (SIGKILL), which is the failure we promise to survive, and much faster than FULL.
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA busy_timeout=5000")
+        conn.executescript(SCHEMA)
+        return conn
 
-        return await asyncio.get_running_loop().run_in_executor(self._executor, run)
+    async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        result: T = await self._worker.submit(fn)
+        return result
+
+    async def _write(
+        self, fn: Callable[[sqlite3.Connection], T], conflict: str = "the record exists already"
+    ) -> T:
+        result: T = await self._worker.submit(fn, write=True, conflict=conflict)
+        return result
 
     async def start(self) -> None:
-        def open_db() -> None:
-            self._path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
-            # WAL: readers never block the writer; NORMAL sync is durable across process crashes
-            # (SIGKILL), which is the failure we promise to survive, and much faster than FULL.
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA busy_timeout=5000")
-            conn.executescript(SCHEMA)
-            self._conn = conn
-
-        if self._conn is None:
-            await asyncio.get_running_loop().run_in_executor(self._executor, open_db)
+        await self._worker.start()
 
     async def close(self) -> None:
-        await self._appends.drain()
-
-        def close_db() -> None:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
-
-        await asyncio.get_running_loop().run_in_executor(self._executor, close_db)
-        self._executor.shutdown(wait=True)
+        await self._worker.stop()
 
     async def ping(self) -> None:
-        await self._call(lambda c: c.execute("SELECT 1").fetchone())
+        await self._read(lambda c: c.execute("SELECT 1").fetchone())
 
     # Chats
 
@@ -124,12 +102,12 @@ class SqliteStore:
             chat.total_tokens,
         )
         sql = f"INSERT INTO chats ({CHAT_COLUMNS}) VALUES ({','.join('?' * len(values))})"
-        await self._call(lambda c: c.execute(sql, values))
+        await self._write(lambda c: c.execute(sql, values))
         return chat
 
     async def get_chat(self, app_id: str, chat_id: str) -> ChatRecord | None:
         sql = f"SELECT {CHAT_COLUMNS} FROM chats WHERE app_id=? AND chat_id=?"
-        row = await self._call(lambda c: c.execute(sql, (app_id, chat_id)).fetchone())
+        row = await self._read(lambda c: c.execute(sql, (app_id, chat_id)).fetchone())
         return chat_row(row) if row else None
 
     async def list_chats(
@@ -153,7 +131,7 @@ class SqliteStore:
             f"SELECT {CHAT_COLUMNS} FROM chats WHERE {' AND '.join(where)} "
             "ORDER BY created_at DESC, chat_id DESC LIMIT ?"
         )
-        found = await self._call(lambda c: c.execute(sql, (*args, limit + 1)).fetchall())
+        found = await self._read(lambda c: c.execute(sql, (*args, limit + 1)).fetchall())
         return ChatPage.from_overfetch([chat_row(r) for r in found], limit)
 
     async def update_chat(
@@ -176,8 +154,14 @@ class SqliteStore:
             sets.append("context=?")
             args.append(json.dumps(dict(context)))
         sql = f"UPDATE chats SET {','.join(sets)} WHERE app_id=? AND chat_id=?"
-        await self._call(lambda c: c.execute(sql, (*args, app_id, chat_id)))
-        return await self.get_chat(app_id, chat_id)
+        read = f"SELECT {CHAT_COLUMNS} FROM chats WHERE app_id=? AND chat_id=?"
+
+        def update(c: sqlite3.Connection) -> Any:
+            c.execute(sql, (*args, app_id, chat_id))
+            return c.execute(read, (app_id, chat_id)).fetchone()
+
+        row = await self._write(update)
+        return chat_row(row) if row else None
 
     # Events
 
@@ -186,28 +170,10 @@ class SqliteStore:
     ) -> list[StoredEvent]:
         if not events:
             return []
-        return await self._appends.submit((app_id, chat_id, events))
-
-    async def _append_batch(self, batch: Sequence[_Append]) -> list[list[StoredEvent] | Exception]:
-        """One transaction for the round; a savepoint per append, so that one failing append
-        (a duplicate seq from another process) fails alone."""
-
-        def write(c: sqlite3.Connection) -> list[list[StoredEvent] | Exception]:
-            results: list[list[StoredEvent] | Exception] = []
-            c.execute("BEGIN IMMEDIATE")
-            for app_id, chat_id, events in batch:
-                c.execute("SAVEPOINT one_append")
-                try:
-                    results.append(append_one(c, app_id, chat_id, events))
-                    c.execute("RELEASE one_append")
-                except sqlite3.IntegrityError:
-                    c.execute("ROLLBACK TO one_append")
-                    c.execute("RELEASE one_append")
-                    results.append(Conflict("another writer appended to this chat"))
-            c.execute("COMMIT")
-            return results
-
-        return await self._call(write)
+        return await self._write(
+            lambda c: append_one(c, app_id, chat_id, events),
+            conflict="another writer appended to this chat",
+        )
 
     async def events_after(
         self, app_id: str, chat_id: str, after_seq: int = 0, limit: int = 1000
@@ -216,7 +182,7 @@ class SqliteStore:
             "SELECT app_id, chat_id, seq, type, data, ts FROM events "
             "WHERE app_id=? AND chat_id=? AND seq>? ORDER BY seq LIMIT ?"
         )
-        found = await self._call(
+        found = await self._read(
             lambda c: c.execute(sql, (app_id, chat_id, after_seq, limit)).fetchall()
         )
         return [
@@ -225,7 +191,7 @@ class SqliteStore:
 
     async def last_seq(self, app_id: str, chat_id: str) -> int:
         sql = "SELECT COALESCE(MAX(seq), 0) FROM events WHERE app_id=? AND chat_id=?"
-        row = await self._call(lambda c: c.execute(sql, (app_id, chat_id)).fetchone())
+        row = await self._read(lambda c: c.execute(sql, (app_id, chat_id)).fetchone())
         return int(row[0])
 
     # Pending requests
@@ -246,11 +212,11 @@ class SqliteStore:
             to_millis(request.answered_at) if request.answered_at else None,
         )
         sql = f"INSERT INTO pending ({PENDING_COLUMNS}) VALUES ({','.join('?' * len(values))})"
-        await self._call(lambda c: c.execute(sql, values))
+        await self._write(lambda c: c.execute(sql, values))
 
     async def get_pending(self, app_id: str, request_id: str) -> PendingRequest | None:
         sql = f"SELECT {PENDING_COLUMNS} FROM pending WHERE app_id=? AND request_id=?"
-        row = await self._call(lambda c: c.execute(sql, (app_id, request_id)).fetchone())
+        row = await self._read(lambda c: c.execute(sql, (app_id, request_id)).fetchone())
         return pending_row(row) if row else None
 
     async def resolve_pending(
@@ -261,22 +227,29 @@ class SqliteStore:
             "WHERE app_id=? AND request_id=? AND status='open'"
         )
         args = (status, json.dumps(answer), to_millis(utcnow()), app_id, request_id)
-        changed = await self._call(lambda c: c.execute(sql, args).rowcount)
-        return await self.get_pending(app_id, request_id) if changed == 1 else None
+        read = f"SELECT {PENDING_COLUMNS} FROM pending WHERE app_id=? AND request_id=?"
+
+        def resolve(c: sqlite3.Connection) -> Any:
+            if c.execute(sql, args).rowcount != 1:
+                return None
+            return c.execute(read, (app_id, request_id)).fetchone()
+
+        row = await self._write(resolve)
+        return pending_row(row) if row else None
 
     async def list_open_pending(self, app_id: str, chat_id: str) -> list[PendingRequest]:
         sql = (
             f"SELECT {PENDING_COLUMNS} FROM pending WHERE app_id=? AND chat_id=? "
             "AND status='open' ORDER BY created_at, request_id"
         )
-        found = await self._call(lambda c: c.execute(sql, (app_id, chat_id)).fetchall())
+        found = await self._read(lambda c: c.execute(sql, (app_id, chat_id)).fetchall())
         return [pending_row(r) for r in found]
 
     async def expire_pending(self, app_id: str, now: datetime) -> int:
         sql = (
             "UPDATE pending SET status='expired' WHERE app_id=? AND status='open' AND expires_at<=?"
         )
-        return await self._call(lambda c: c.execute(sql, (app_id, to_millis(now))).rowcount)
+        return await self._write(lambda c: c.execute(sql, (app_id, to_millis(now))).rowcount)
 
     # Usage
 
@@ -301,7 +274,7 @@ class SqliteStore:
             "prompt_tokens, completion_tokens, total_tokens, cost, duration_sec, created_at, day) "
             f"VALUES ({','.join('?' * len(values))})"
         )
-        await self._call(lambda c: c.execute(sql, values))
+        await self._write(lambda c: c.execute(sql, values))
 
     async def sum_tokens(self, app_id: str, user_id: str | None, since: datetime) -> int:
         sql = "SELECT COALESCE(SUM(total_tokens), 0) FROM usage WHERE app_id=? AND created_at>=?"
@@ -309,7 +282,7 @@ class SqliteStore:
         if user_id is not None:
             sql += " AND user_id=?"
             args += (user_id,)
-        row = await self._call(lambda c: c.execute(sql, args).fetchone())
+        row = await self._read(lambda c: c.execute(sql, args).fetchone())
         return int(row[0])
 
     async def usage_totals(
@@ -331,7 +304,7 @@ class SqliteStore:
             f"SELECT {column}, SUM(prompt_tokens), SUM(completion_tokens), SUM(total_tokens), "
             f"SUM(cost), COUNT(*) FROM usage WHERE {where} GROUP BY {column} ORDER BY {column}"
         )
-        found = await self._call(lambda c: c.execute(sql, args).fetchall())
+        found = await self._read(lambda c: c.execute(sql, args).fetchall())
         return [
             UsageTotal(k, int(p), int(co), int(t), float(cost), int(n))
             for k, p, co, t, cost, n in found
@@ -348,9 +321,9 @@ class SqliteStore:
             "WHERE leases.owner=excluded.owner OR leases.expires_at<=?"
         )
         args = (name, owner, expires, to_millis(now))
-        changed = await self._call(lambda c: c.execute(sql, args).rowcount)
+        changed = await self._write(lambda c: c.execute(sql, args).rowcount)
         return Lease(name, owner, from_millis(expires)) if changed == 1 else None
 
     async def release_lease(self, name: str, owner: str) -> None:
         sql = "DELETE FROM leases WHERE name=? AND owner=?"
-        await self._call(lambda c: c.execute(sql, (name, owner)))
+        await self._write(lambda c: c.execute(sql, (name, owner)))

@@ -1,0 +1,176 @@
+"""The thread that owns the SQLite connection: calls run one at a time in the order they were
+submitted, and the writes that queue up while the thread is busy share one transaction.
+
+That is group commit without a timer: under light load a write commits alone as soon as it
+arrives; under heavy load (hundreds of chats streaming, or all their runs ending at once) each
+round takes everything queued meanwhile, so a commit, a thread wake-up and a hop back to the
+event loop are paid once per round instead of once per call. Each write runs in a savepoint, so
+one failing write (a duplicate key) fails alone and the others of its round still commit.
+Results go back to the event loop in one callback per round.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from mozaiks_runtime.errors import Conflict, StorageUnavailable
+
+T = TypeVar("T")
+Call = Callable[[sqlite3.Connection], Any]
+MAX_ROUND = 2000  # calls per transaction: bounds how long the first caller of a round waits
+
+
+@dataclass(slots=True)
+class _Job:
+    call: Call
+    write: bool
+    conflict: str  # the Conflict message when a write hits a unique constraint
+    future: asyncio.Future[Any]
+    loop: asyncio.AbstractEventLoop
+
+
+_Outcome = tuple[_Job, Any, BaseException | None]  # the job, its result, or its error
+
+
+class SqliteWorker:
+    def __init__(self, opener: Callable[[], sqlite3.Connection]) -> None:
+        self._opener = opener
+        self._jobs: deque[_Job] = deque()
+        self._wake = threading.Condition()
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+
+    async def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._stopping = False
+        self._thread = threading.Thread(target=self._serve, name="sqlite-store", daemon=True)
+        self._thread.start()
+        await self.submit(lambda _c: None)  # raises what opening the database raised
+
+    async def stop(self) -> None:
+        """Finish the queued calls, close the connection and end the thread."""
+        thread = self._thread
+        if thread is None:
+            return
+        with self._wake:
+            self._stopping = True
+            self._wake.notify()
+        await asyncio.to_thread(thread.join)
+        self._thread = None
+
+    def submit(
+        self, call: Call, *, write: bool = False, conflict: str = "the record exists already"
+    ) -> asyncio.Future[Any]:
+        """Queue a call on the connection; its future gets the result, or Conflict /
+        StorageUnavailable / what the call raised."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        job = _Job(call, write, conflict, future, loop)
+        with self._wake:
+            if self._thread is None or self._stopping:
+                future.set_exception(StorageUnavailable("the SQLite store is not open"))
+                return future
+            self._jobs.append(job)
+            if len(self._jobs) == 1:
+                self._wake.notify()
+        return future
+
+    # The thread
+
+    def _serve(self) -> None:
+        conn: sqlite3.Connection | None = None
+        try:
+            conn = self._opener()
+        except Exception as exc:  # every caller hears it, starting with start()
+            unopened: Exception | None = StorageUnavailable(f"SQLite: cannot open: {exc}")
+        else:
+            unopened = None
+        while True:
+            with self._wake:
+                while not self._jobs and not self._stopping:
+                    self._wake.wait()
+                if not self._jobs:
+                    break
+                round_ = [self._jobs.popleft() for _ in range(min(len(self._jobs), MAX_ROUND))]
+            if conn is None:
+                _deliver([(job, None, unopened) for job in round_])
+                continue
+            try:
+                outcomes = self._run_round(conn, round_)
+            except Exception as exc:  # a bug here must not leave callers waiting forever
+                outcomes = [(job, None, exc) for job in round_]
+            _deliver(outcomes)
+        if conn is not None:
+            conn.close()
+
+    def _run_round(self, conn: sqlite3.Connection, round_: list[_Job]) -> list[_Outcome]:
+        outcomes: list[_Outcome] = []
+        in_transaction = False
+        try:
+            for job in round_:
+                if job.write and not in_transaction:
+                    conn.execute("BEGIN IMMEDIATE")
+                    in_transaction = True
+                outcomes.append(_run_one(conn, job, savepoint=job.write))
+            if in_transaction:
+                conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            # The transaction itself failed (locked past busy_timeout, disk full...): none of
+            # the round's writes is stored; the reads that ran keep their results.
+            with contextlib.suppress(sqlite3.Error):
+                if conn.in_transaction:
+                    conn.rollback()
+            failure = StorageUnavailable(f"SQLite: {exc}")
+            done = {id(o[0]) for o in outcomes}
+            outcomes = [(j, None, failure) if j.write else (j, r, e) for j, r, e in outcomes]
+            outcomes += [(j, None, failure) for j in round_ if id(j) not in done]
+        return outcomes
+
+
+def _run_one(conn: sqlite3.Connection, job: _Job, *, savepoint: bool) -> _Outcome:
+    """Run one call; its own failure is its result. Raises sqlite3.Error only when the
+    savepoint statements themselves fail (the transaction is then broken)."""
+    if savepoint:
+        conn.execute("SAVEPOINT one_call")
+    try:
+        result = job.call(conn)
+    except Exception as exc:
+        if savepoint:
+            conn.execute("ROLLBACK TO one_call")
+            conn.execute("RELEASE one_call")
+        if isinstance(exc, sqlite3.IntegrityError):
+            return job, None, Conflict(job.conflict)
+        if isinstance(exc, sqlite3.Error):
+            return job, None, StorageUnavailable(f"SQLite: {exc}")
+        return job, None, exc
+    if savepoint:
+        conn.execute("RELEASE one_call")
+    return job, result, None
+
+
+def _deliver(outcomes: list[_Outcome]) -> None:
+    """Hand a round's results to their event loops: one callback per loop, not per call."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[_Outcome]] = {}
+    for outcome in outcomes:
+        by_loop.setdefault(outcome[0].loop, []).append(outcome)
+    for loop, mine in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # the loop was closed: nobody is waiting
+            loop.call_soon_threadsafe(_settle, mine)
+
+
+def _settle(outcomes: list[_Outcome]) -> None:
+    for job, result, error in outcomes:
+        if job.future.done():  # the caller was cancelled
+            continue
+        if error is None:
+            job.future.set_result(result)
+        else:
+            job.future.set_exception(error)
