@@ -3,17 +3,18 @@
 Envelope (PROTOCOL.md): `{"type", "seq", "chat_id", "timestamp", "data"}`. Persisted events
 carry their `seq`; transient frames (heartbeats, token chunks, replies to one socket) carry none.
 Frames are serialised once, when they are built, so fanning one event out to many sockets does
-not serialise it again per socket.
+not serialise it again per socket; a stored event's data is embedded as the JSON text the store
+already made of it (jsontext.py).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from mozaiks_runtime import jsontext
 from mozaiks_runtime.engine.base import (
     EngineEvent,
     SpeakerSelected,
@@ -76,7 +77,7 @@ def timestamp(moment: datetime) -> str:
 
 def envelope(
     type_: str,
-    data: Mapping[str, Any],
+    data: Mapping[str, Any] | jsontext.Raw,
     *,
     chat_id: str,
     seq: int | None = None,
@@ -87,19 +88,19 @@ def envelope(
         body["seq"] = seq
     body["chat_id"] = chat_id
     body["timestamp"] = timestamp(moment or utcnow())
-    body["data"] = dict(data)
+    body["data"] = data if isinstance(data, jsontext.Raw) else dict(data)
     return body
 
 
 def transient(type_: str, data: Mapping[str, Any], *, chat_id: str) -> Frame:
-    return Frame(type_, None, json.dumps(envelope(type_, data, chat_id=chat_id)))
+    return Frame(type_, None, jsontext.dumps(envelope(type_, data, chat_id=chat_id)))
 
 
 def stored_frame(event: StoredEvent, *, replay: bool = False) -> Frame:
     """The frame of a persisted event; replays add `replay: true` to its data."""
-    data = {**event.data, "replay": True} if replay else event.data
+    data = {**event.data, "replay": True} if replay else jsontext.Raw(event.data_text())
     body = envelope(event.type, data, chat_id=event.chat_id, seq=event.seq, moment=event.timestamp)
-    return Frame(event.type, event.seq, json.dumps(body))
+    return Frame(event.type, event.seq, jsontext.dumps(body))
 
 
 def from_engine(event: EngineEvent, scope: RunScope) -> NewEvent | Frame:

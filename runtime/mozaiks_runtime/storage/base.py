@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
+from mozaiks_runtime import jsontext
 from mozaiks_runtime.errors import BadRequest
 
 ChatStatus = Literal["created", "running", "waiting", "idle", "completed", "failed"]
@@ -69,6 +70,11 @@ class StoredEvent:
     type: str
     data: Mapping[str, Any]
     timestamp: datetime
+    # `data` as the JSON text the store keeps, when the store has it: frames embed it as is.
+    encoded: str | None = field(default=None, compare=False, repr=False)
+
+    def data_text(self) -> str:
+        return self.encoded if self.encoded is not None else jsontext.dumps(dict(self.data))
 
 
 @dataclass(frozen=True, slots=True)

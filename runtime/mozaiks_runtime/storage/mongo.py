@@ -21,6 +21,7 @@ from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
+from mozaiks_runtime import jsontext
 from mozaiks_runtime.errors import Conflict, StorageUnavailable
 from mozaiks_runtime.storage import rows
 from mozaiks_runtime.storage.base import (
@@ -162,7 +163,15 @@ class MongoStore:
         async with lock, _driver_errors():
             last = await self.last_seq(app_id, chat_id)
             stored = [
-                StoredEvent(app_id, chat_id, last + i, e.type, e.data, e.timestamp)
+                StoredEvent(
+                    app_id,
+                    chat_id,
+                    last + i,
+                    e.type,
+                    e.data,
+                    e.timestamp,
+                    jsontext.dumps(dict(e.data)),
+                )
                 for i, e in enumerate(events, start=1)
             ]
             # Ordered: a duplicate seq (another writer) stops the batch at that event.
@@ -195,6 +204,7 @@ class MongoStore:
                 d["type"],
                 json.loads(d["data"]),
                 rows.moment(d["ts"]),
+                d["data"],
             )
             for d in found
         ]

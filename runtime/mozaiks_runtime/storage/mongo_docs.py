@@ -109,6 +109,6 @@ def event_doc(event: StoredEvent) -> Doc:
         "chat_id": event.chat_id,
         "seq": event.seq,
         "type": event.type,
-        "data": json.dumps(dict(event.data)),
+        "data": event.data_text(),
         "ts": event.timestamp,
     }

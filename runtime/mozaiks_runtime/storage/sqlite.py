@@ -186,7 +186,8 @@ class SqliteStore:
             lambda c: c.execute(sql, (app_id, chat_id, after_seq, limit)).fetchall()
         )
         return [
-            StoredEvent(a, ch, s, t, json.loads(d), from_millis(ts)) for a, ch, s, t, d, ts in found
+            StoredEvent(a, ch, s, t, json.loads(d), from_millis(ts), d)
+            for a, ch, s, t, d, ts in found
         ]
 
     async def last_seq(self, app_id: str, chat_id: str) -> int:

@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
+from mozaiks_runtime import jsontext
 from mozaiks_runtime.storage import rows
 from mozaiks_runtime.storage.base import (
     ChatRecord,
@@ -70,15 +70,14 @@ def append_one(
         "SELECT COALESCE(MAX(seq), 0) FROM events WHERE app_id=? AND chat_id=?", (app_id, chat_id)
     ).fetchone()
     stored = [
-        StoredEvent(app_id, chat_id, last + i, e.type, e.data, e.timestamp)
+        StoredEvent(
+            app_id, chat_id, last + i, e.type, e.data, e.timestamp, jsontext.dumps(dict(e.data))
+        )
         for i, e in enumerate(events, start=1)
     ]
     c.executemany(
         "INSERT INTO events (app_id, chat_id, seq, type, data, ts) VALUES (?,?,?,?,?,?)",
-        [
-            (app_id, chat_id, s.seq, s.type, json.dumps(dict(s.data)), to_millis(s.timestamp))
-            for s in stored
-        ],
+        [(app_id, chat_id, s.seq, s.type, s.encoded, to_millis(s.timestamp)) for s in stored],
     )
     c.execute(
         "UPDATE chats SET last_seq=? WHERE app_id=? AND chat_id=?",
