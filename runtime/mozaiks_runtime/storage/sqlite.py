@@ -36,11 +36,12 @@ from mozaiks_runtime.storage.base import (
     utcnow,
 )
 from mozaiks_runtime.storage.sqlite_schema import (
+    CACHED_STATEMENTS,
     CHAT_COLUMNS,
     GROUP_COLUMNS,
     PENDING_COLUMNS,
     SCHEMA,
-    append_one,
+    append_batch,
     chat_row,
     pending_row,
 )
@@ -55,8 +56,15 @@ class SqliteStore:
         self._worker = SqliteWorker(self._open)
 
     def _open(self) -> sqlite3.Connection:
+        if sqlite3.sqlite_version_info < (3, 33):  # UPDATE ... FROM (sqlite_schema.py)
+            raise RuntimeError(f"SQLite 3.33 or newer is needed, found {sqlite3.sqlite_version}")
         self._path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        conn = sqlite3.connect(
+            self._path,
+            isolation_level=None,
+            check_same_thread=False,
+            cached_statements=CACHED_STATEMENTS,
+        )
         # WAL: readers never block the writer; NORMAL sync is durable across process crashes
         # (SIGKILL), which is the failure we promise to survive, and much faster than FULL.
         conn.execute("PRAGMA journal_mode=WAL")
@@ -170,10 +178,10 @@ class SqliteStore:
     ) -> list[StoredEvent]:
         if not events:
             return []
-        return await self._write(
-            lambda c: append_one(c, app_id, chat_id, events),
-            conflict="another writer appended to this chat",
+        stored: list[StoredEvent] = await self._worker.submit_batched(
+            append_batch, (app_id, chat_id, events)
         )
+        return stored
 
     async def events_after(
         self, app_id: str, chat_id: str, after_seq: int = 0, limit: int = 1000

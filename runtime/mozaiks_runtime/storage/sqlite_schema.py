@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from mozaiks_runtime import jsontext
+from mozaiks_runtime.errors import Conflict
 from mozaiks_runtime.storage import rows
 from mozaiks_runtime.storage.base import (
     ChatRecord,
@@ -63,27 +64,94 @@ GROUP_COLUMNS: dict[str, str] = {
 }
 
 
-def append_one(
-    c: sqlite3.Connection, app_id: str, chat_id: str, events: Sequence[NewEvent]
-) -> list[StoredEvent]:
-    (last,) = c.execute(
-        "SELECT COALESCE(MAX(seq), 0) FROM events WHERE app_id=? AND chat_id=?", (app_id, chat_id)
-    ).fetchone()
-    stored = [
-        StoredEvent(
-            app_id, chat_id, last + i, e.type, e.data, e.timestamp, jsontext.dumps(dict(e.data))
-        )
-        for i, e in enumerate(events, start=1)
-    ]
-    c.executemany(
-        "INSERT INTO events (app_id, chat_id, seq, type, data, ts) VALUES (?,?,?,?,?,?)",
-        [(app_id, chat_id, s.seq, s.type, s.encoded, to_millis(s.timestamp)) for s in stored],
-    )
-    c.execute(
-        "UPDATE chats SET last_seq=? WHERE app_id=? AND chat_id=?",
-        (stored[-1].seq, app_id, chat_id),
-    )
+# The appends of a round are written together: a handful of statements whatever the number of
+# chats (the worker thread hands the GIL to the busy event loop at every statement step, and
+# per-chat, per-row steps made the writes of 200 streaming chats the bottleneck). Each statement
+# carries many rows; the connection caches one prepared statement per size.
+INSERT_ROWS = 500  # rows per INSERT (6 parameters each, far below SQLite's 32766)
+KEYS_PER_STATEMENT = 200  # chats per seq lookup / last_seq update
+CACHED_STATEMENTS = INSERT_ROWS + 2 * KEYS_PER_STATEMENT + 128
+Append = tuple[str, str, Sequence[NewEvent]]  # (app_id, chat_id, events)
+ChatKey = tuple[str, str]
+
+
+def append_batch(
+    c: sqlite3.Connection, appends: list[Append]
+) -> list[list[StoredEvent] | Exception]:
+    """Append for many chats at once. When one of them collides with another writer (a
+    duplicate seq), each is retried alone, so that only the colliding one fails."""
+    c.execute("SAVEPOINT appends")
+    try:
+        together: list[list[StoredEvent] | Exception] = list(_append_together(c, appends))
+    except sqlite3.IntegrityError:
+        c.execute("ROLLBACK TO appends")
+        c.execute("RELEASE appends")
+        return [_append_alone(c, append) for append in appends]
+    c.execute("RELEASE appends")
+    return together
+
+
+def _append_alone(c: sqlite3.Connection, append: Append) -> list[StoredEvent] | Exception:
+    c.execute("SAVEPOINT one_append")
+    try:
+        stored = _append_together(c, [append])[0]
+    except sqlite3.IntegrityError:
+        c.execute("ROLLBACK TO one_append")
+        c.execute("RELEASE one_append")
+        return Conflict("another writer appended to this chat")
+    c.execute("RELEASE one_append")
     return stored
+
+
+def _append_together(c: sqlite3.Connection, appends: list[Append]) -> list[list[StoredEvent]]:
+    keys = list(dict.fromkeys((app_id, chat_id) for app_id, chat_id, _ in appends))
+    last = _last_seqs(c, keys)
+    results: list[list[StoredEvent]] = []
+    rows: list[Any] = []
+    for app_id, chat_id, events in appends:
+        base = last[(app_id, chat_id)]
+        stored = [
+            StoredEvent(
+                app_id, chat_id, base + i, e.type, e.data, e.timestamp, jsontext.dumps(dict(e.data))
+            )
+            for i, e in enumerate(events, start=1)
+        ]
+        if stored:
+            last[(app_id, chat_id)] = stored[-1].seq
+        rows += [
+            (app_id, chat_id, s.seq, s.type, s.encoded, to_millis(s.timestamp)) for s in stored
+        ]
+        results.append(stored)
+    for start in range(0, len(rows), INSERT_ROWS):
+        chunk = rows[start : start + INSERT_ROWS]
+        c.execute(
+            "INSERT INTO events (app_id, chat_id, seq, type, data, ts) VALUES "  # noqa: S608
+            + ",".join(["(?,?,?,?,?,?)"] * len(chunk)),
+            [value for row in chunk for value in row],
+        )
+    for start in range(0, len(keys), KEYS_PER_STATEMENT):
+        chunk_keys = keys[start : start + KEYS_PER_STATEMENT]
+        c.execute(
+            "UPDATE chats SET last_seq=v.column3 FROM (VALUES "  # noqa: S608
+            + ",".join(["(?,?,?)"] * len(chunk_keys))
+            + ") AS v WHERE chats.app_id=v.column1 AND chats.chat_id=v.column2",
+            [value for key in chunk_keys for value in (*key, last[key])],
+        )
+    return results
+
+
+def _last_seqs(c: sqlite3.Connection, keys: list[ChatKey]) -> dict[ChatKey, int]:
+    """Each chat's highest seq: one row of scalar subqueries (each one an index seek)."""
+    found: dict[ChatKey, int] = {}
+    one = "(SELECT COALESCE(MAX(seq), 0) FROM events WHERE app_id=? AND chat_id=?)"
+    for start in range(0, len(keys), KEYS_PER_STATEMENT):
+        chunk = keys[start : start + KEYS_PER_STATEMENT]
+        row = c.execute(
+            "SELECT " + ",".join([one] * len(chunk)),
+            [value for key in chunk for value in key],
+        ).fetchone()
+        found.update(zip(chunk, row, strict=True))
+    return found
 
 
 def chat_row(row: Sequence[Any]) -> ChatRecord:

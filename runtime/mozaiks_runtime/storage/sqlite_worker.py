@@ -7,6 +7,11 @@ round takes everything queued meanwhile, so a commit, a thread wake-up and a hop
 event loop are paid once per round instead of once per call. Each write runs in a savepoint, so
 one failing write (a duplicate key) fails alone and the others of its round still commit.
 Results go back to the event loop in one callback per round.
+
+Batched calls (`submit_batched`) go further: the consecutive ones of a round that share a batch
+function run as one call of it, so that, say, the appends of 200 chats become a few statements.
+That matters beyond the statement count: SQLite releases the GIL at every step, and each step's
+hand-over with the busy event loop costs more than the step.
 """
 
 from __future__ import annotations
@@ -24,12 +29,16 @@ from mozaiks_runtime.errors import Conflict, StorageUnavailable
 
 T = TypeVar("T")
 Call = Callable[[sqlite3.Connection], Any]
+# Many items in one call; returns, per item and in order, its result or the exception it hit.
+Batch = Callable[[sqlite3.Connection, list[Any]], list[Any]]
 MAX_ROUND = 2000  # calls per transaction: bounds how long the first caller of a round waits
 
 
 @dataclass(slots=True)
 class _Job:
-    call: Call
+    call: Call | None  # None for a batched item
+    batch: Batch | None
+    item: Any
     write: bool
     conflict: str  # the Conflict message when a write hits a unique constraint
     future: asyncio.Future[Any]
@@ -71,9 +80,20 @@ class SqliteWorker:
     ) -> asyncio.Future[Any]:
         """Queue a call on the connection; its future gets the result, or Conflict /
         StorageUnavailable / what the call raised."""
+        return self._queue(call, None, None, write, conflict)
+
+    def submit_batched(
+        self, batch: Batch, item: Any, *, conflict: str = "the record exists already"
+    ) -> asyncio.Future[Any]:
+        """Queue one item of a batched write; its future gets the item's result or error."""
+        return self._queue(None, batch, item, True, conflict)
+
+    def _queue(
+        self, call: Call | None, batch: Batch | None, item: Any, write: bool, conflict: str
+    ) -> asyncio.Future[Any]:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
-        job = _Job(call, write, conflict, future, loop)
+        job = _Job(call, batch, item, write, conflict, future, loop)
         with self._wake:
             if self._thread is None or self._stopping:
                 future.set_exception(StorageUnavailable("the SQLite store is not open"))
@@ -115,11 +135,21 @@ class SqliteWorker:
         outcomes: list[_Outcome] = []
         in_transaction = False
         try:
-            for job in round_:
+            i = 0
+            while i < len(round_):
+                job = round_[i]
                 if job.write and not in_transaction:
                     conn.execute("BEGIN IMMEDIATE")
                     in_transaction = True
-                outcomes.append(_run_one(conn, job, savepoint=job.write))
+                if job.batch is None:
+                    outcomes.append(_run_one(conn, job, savepoint=job.write))
+                    i += 1
+                    continue
+                j = i + 1
+                while j < len(round_) and round_[j].batch is job.batch:
+                    j += 1
+                outcomes += _run_batch(conn, job.batch, round_[i:j])
+                i = j
             if in_transaction:
                 conn.execute("COMMIT")
         except sqlite3.Error as exc:
@@ -135,9 +165,19 @@ class SqliteWorker:
         return outcomes
 
 
+def _failure(job: _Job, exc: BaseException) -> BaseException:
+    """What the caller hears of an exception its call raised."""
+    if isinstance(exc, sqlite3.IntegrityError):
+        return Conflict(job.conflict)
+    if isinstance(exc, sqlite3.Error):
+        return StorageUnavailable(f"SQLite: {exc}")
+    return exc
+
+
 def _run_one(conn: sqlite3.Connection, job: _Job, *, savepoint: bool) -> _Outcome:
     """Run one call; its own failure is its result. Raises sqlite3.Error only when the
     savepoint statements themselves fail (the transaction is then broken)."""
+    assert job.call is not None
     if savepoint:
         conn.execute("SAVEPOINT one_call")
     try:
@@ -146,14 +186,26 @@ def _run_one(conn: sqlite3.Connection, job: _Job, *, savepoint: bool) -> _Outcom
         if savepoint:
             conn.execute("ROLLBACK TO one_call")
             conn.execute("RELEASE one_call")
-        if isinstance(exc, sqlite3.IntegrityError):
-            return job, None, Conflict(job.conflict)
-        if isinstance(exc, sqlite3.Error):
-            return job, None, StorageUnavailable(f"SQLite: {exc}")
-        return job, None, exc
+        return job, None, _failure(job, exc)
     if savepoint:
         conn.execute("RELEASE one_call")
     return job, result, None
+
+
+def _run_batch(conn: sqlite3.Connection, batch: Batch, jobs: list[_Job]) -> list[_Outcome]:
+    """Run consecutive items of one batch function as one call, in a savepoint."""
+    conn.execute("SAVEPOINT one_call")
+    try:
+        results = batch(conn, [job.item for job in jobs])
+    except Exception as exc:
+        conn.execute("ROLLBACK TO one_call")
+        conn.execute("RELEASE one_call")
+        return [(job, None, _failure(job, exc)) for job in jobs]
+    conn.execute("RELEASE one_call")
+    return [
+        (job, None, _failure(job, r)) if isinstance(r, Exception) else (job, r, None)
+        for job, r in zip(jobs, results, strict=True)
+    ]
 
 
 def _deliver(outcomes: list[_Outcome]) -> None:
