@@ -35,6 +35,7 @@ from mozaiks_runtime.storage.base import (
     to_millis,
     utcnow,
 )
+from mozaiks_runtime.storage.sqlite_checkpoints import WRITER_CHECKPOINT_PAGES, Checkpointer
 from mozaiks_runtime.storage.sqlite_schema import (
     CACHED_STATEMENTS,
     CHAT_COLUMNS,
@@ -54,10 +55,11 @@ class SqliteStore:
     def __init__(self, path: Path) -> None:
         self._path = path
         self._worker = SqliteWorker(self._open)
+        self._checkpointer = Checkpointer(path)
 
     def _open(self) -> sqlite3.Connection:
-        if sqlite3.sqlite_version_info < (3, 33):  # UPDATE ... FROM (sqlite_schema.py)
-            raise RuntimeError(f"SQLite 3.33 or newer is needed, found {sqlite3.sqlite_version}")
+        if sqlite3.sqlite_version_info < (3, 35):  # UPDATE ... FROM, RETURNING
+            raise RuntimeError(f"SQLite 3.35 or newer is needed, found {sqlite3.sqlite_version}")
         self._path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(
             self._path,
@@ -70,6 +72,7 @@ class SqliteStore:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA busy_timeout=5000")
+        conn.execute(f"PRAGMA wal_autocheckpoint={WRITER_CHECKPOINT_PAGES}")
         conn.executescript(SCHEMA)
         return conn
 
@@ -77,16 +80,17 @@ class SqliteStore:
         result: T = await self._worker.submit(fn)
         return result
 
-    async def _write(
-        self, fn: Callable[[sqlite3.Connection], T], conflict: str = "the record exists already"
-    ) -> T:
-        result: T = await self._worker.submit(fn, write=True, conflict=conflict)
+    async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """A write of one statement (each of ours is: see update_chat's RETURNING)."""
+        result: T = await self._worker.submit(fn, write=True, atomic=True)
         return result
 
     async def start(self) -> None:
         await self._worker.start()
+        self._checkpointer.start()
 
     async def close(self) -> None:
+        await self._checkpointer.stop()
         await self._worker.stop()
 
     async def ping(self) -> None:
@@ -161,15 +165,12 @@ class SqliteStore:
         if context is not None:
             sets.append("context=?")
             args.append(json.dumps(dict(context)))
-        sql = f"UPDATE chats SET {','.join(sets)} WHERE app_id=? AND chat_id=?"
-        read = f"SELECT {CHAT_COLUMNS} FROM chats WHERE app_id=? AND chat_id=?"
-
-        def update(c: sqlite3.Connection) -> Any:
-            c.execute(sql, (*args, app_id, chat_id))
-            return c.execute(read, (app_id, chat_id)).fetchone()
-
-        row = await self._write(update)
-        return chat_row(row) if row else None
+        sql = (
+            f"UPDATE chats SET {','.join(sets)} WHERE app_id=? AND chat_id=? "
+            f"RETURNING {CHAT_COLUMNS}"
+        )
+        found = await self._write(lambda c: c.execute(sql, (*args, app_id, chat_id)).fetchall())
+        return chat_row(found[0]) if found else None
 
     # Events
 
@@ -233,18 +234,11 @@ class SqliteStore:
     ) -> PendingRequest | None:
         sql = (
             "UPDATE pending SET status=?, answer=?, answered_at=? "
-            "WHERE app_id=? AND request_id=? AND status='open'"
+            f"WHERE app_id=? AND request_id=? AND status='open' RETURNING {PENDING_COLUMNS}"
         )
         args = (status, json.dumps(answer), to_millis(utcnow()), app_id, request_id)
-        read = f"SELECT {PENDING_COLUMNS} FROM pending WHERE app_id=? AND request_id=?"
-
-        def resolve(c: sqlite3.Connection) -> Any:
-            if c.execute(sql, args).rowcount != 1:
-                return None
-            return c.execute(read, (app_id, request_id)).fetchone()
-
-        row = await self._write(resolve)
-        return pending_row(row) if row else None
+        found = await self._write(lambda c: c.execute(sql, args).fetchall())
+        return pending_row(found[0]) if found else None
 
     async def list_open_pending(self, app_id: str, chat_id: str) -> list[PendingRequest]:
         sql = (

@@ -40,6 +40,7 @@ class _Job:
     batch: Batch | None
     item: Any
     write: bool
+    savepoint: bool  # a write of several statements: undone alone when it fails
     conflict: str  # the Conflict message when a write hits a unique constraint
     future: asyncio.Future[Any]
     loop: asyncio.AbstractEventLoop
@@ -76,24 +77,37 @@ class SqliteWorker:
         self._thread = None
 
     def submit(
-        self, call: Call, *, write: bool = False, conflict: str = "the record exists already"
+        self,
+        call: Call,
+        *,
+        write: bool = False,
+        atomic: bool = False,
+        conflict: str = "the record exists already",
     ) -> asyncio.Future[Any]:
         """Queue a call on the connection; its future gets the result, or Conflict /
-        StorageUnavailable / what the call raised."""
-        return self._queue(call, None, None, write, conflict)
+        StorageUnavailable / what the call raised. `atomic`: the call runs a single statement,
+        which SQLite applies whole or not at all, so it needs no savepoint of its own."""
+        return self._queue(call, None, None, write and not atomic, conflict, write=write)
 
     def submit_batched(
         self, batch: Batch, item: Any, *, conflict: str = "the record exists already"
     ) -> asyncio.Future[Any]:
         """Queue one item of a batched write; its future gets the item's result or error."""
-        return self._queue(None, batch, item, True, conflict)
+        return self._queue(None, batch, item, True, conflict, write=True)
 
     def _queue(
-        self, call: Call | None, batch: Batch | None, item: Any, write: bool, conflict: str
+        self,
+        call: Call | None,
+        batch: Batch | None,
+        item: Any,
+        savepoint: bool,
+        conflict: str,
+        *,
+        write: bool,
     ) -> asyncio.Future[Any]:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
-        job = _Job(call, batch, item, write, conflict, future, loop)
+        job = _Job(call, batch, item, write, savepoint, conflict, future, loop)
         with self._wake:
             if self._thread is None or self._stopping:
                 future.set_exception(StorageUnavailable("the SQLite store is not open"))
@@ -142,7 +156,7 @@ class SqliteWorker:
                     conn.execute("BEGIN IMMEDIATE")
                     in_transaction = True
                 if job.batch is None:
-                    outcomes.append(_run_one(conn, job, savepoint=job.write))
+                    outcomes.append(_run_one(conn, job, savepoint=job.savepoint))
                     i += 1
                     continue
                 j = i + 1

@@ -146,3 +146,12 @@ async def test_stop_finishes_queued_calls_then_refuses(traced: Traced) -> None:
     assert await asyncio.gather(*pending) == [1, 2, 3]
     with pytest.raises(StorageUnavailable, match="not open"):
         await worker.submit(insert(4), write=True)
+
+
+async def test_only_writes_of_several_statements_get_a_savepoint(
+    worker: SqliteWorker, traced: Traced
+) -> None:
+    await worker.submit(insert(1), write=True, atomic=True)
+    assert not [s for s in traced.statements if s.startswith("SAVEPOINT")]
+    await worker.submit(insert(2), write=True)
+    assert [s for s in traced.statements if s.startswith("SAVEPOINT")] == ["SAVEPOINT one_call"]
