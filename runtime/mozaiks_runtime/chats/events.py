@@ -69,10 +69,19 @@ class RunScope:
     workflow_name: str
 
 
+_last_stamp: tuple[datetime | None, str] = (None, "")
+
+
 def timestamp(moment: datetime) -> str:
-    """ISO 8601 in UTC with a `Z`, millisecond precision."""
-    # isoformat is several times faster than strftime, and this runs for every frame.
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """ISO 8601 in UTC with a `Z`, millisecond precision. Runs for every frame, and the frames
+    of a burst share their moment (storage.base.utcnow), so the last one is remembered."""
+    global _last_stamp
+    cached = _last_stamp
+    if cached[0] != moment:
+        # isoformat is several times faster than strftime.
+        text = moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        cached = _last_stamp = (moment, text)
+    return cached[1]
 
 
 def envelope(

@@ -32,9 +32,19 @@ PendingStatus = Literal["open", "answered", "expired", "cancelled"]
 GroupBy = Literal["day", "user", "workflow", "model"]
 
 
+_now: tuple[int, datetime] = (0, datetime.fromtimestamp(0, UTC))
+
+
 def utcnow() -> datetime:
-    """Now, in UTC, at millisecond precision (what MongoDB keeps), so both adapters agree."""
-    return datetime.fromtimestamp(time.time_ns() // 1_000_000 / 1000, UTC)
+    """Now, in UTC, at millisecond precision (what MongoDB keeps), so both adapters agree.
+    Events made in the same millisecond share one (immutable) datetime: a busy runtime makes
+    dozens per millisecond, and building each costs more than the rest of its bookkeeping."""
+    global _now
+    millis = time.time_ns() // 1_000_000
+    cached = _now
+    if cached[0] != millis:
+        cached = _now = (millis, datetime.fromtimestamp(millis / 1000, UTC))
+    return cached[1]
 
 
 @dataclass(frozen=True, slots=True)
