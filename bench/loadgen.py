@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.typing import Subprotocol
 
 
 @dataclass
@@ -64,7 +65,9 @@ async def _one_stream(
     limit_seconds: float,
     steady: bool,
 ) -> None:
-    async with connect(url, subprotocols=list(subprotocols) or None, max_size=2**22) as ws:
+    async with connect(
+        url, subprotocols=[Subprotocol(p) for p in subprotocols] or None, max_size=2**22
+    ) as ws:
         async with asyncio.timeout(limit_seconds):
             started = False
             async for raw in ws:
@@ -128,7 +131,11 @@ async def open_idle(
         chunk = urls[start : start + batch]
         opened = await asyncio.gather(
             *(
-                connect(url, subprotocols=list(subprotocols(start + i)) or None, open_timeout=60)
+                connect(
+                    url,
+                    subprotocols=[Subprotocol(p) for p in subprotocols(start + i)] or None,
+                    open_timeout=60,
+                )
                 for i, url in enumerate(chunk)
             )
         )
