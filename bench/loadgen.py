@@ -64,7 +64,9 @@ async def _one_stream(
     stats: StreamStats,
     limit_seconds: float,
     steady: bool,
+    delay: float = 0.0,
 ) -> None:
+    await asyncio.sleep(delay)
     async with connect(
         url, subprotocols=[Subprotocol(p) for p in subprotocols] or None, max_size=2**22
     ) as ws:
@@ -96,17 +98,27 @@ async def run_streams(
     done_type: str = "chat.run_complete",
     limit_seconds: float = 120.0,
     steady: bool = False,
+    spread: float = 0.0,
 ) -> StreamStats:
     """Open every URL at once and read each stream until `done_type`; count persisted frames.
     With `steady`, latencies count only frames sent while every stream is live: after the last
     one got its first persisted frame and before the first one ended (the run start and end
     bookkeeping of hundreds of chats at one instant is another measurement; `all_latencies_ms`
-    keeps every frame)."""
+    keeps every frame). With `spread`, stream i opens i/len(urls) of `spread` seconds after the
+    first, as chats of real users do, rather than all in the same millisecond."""
     stats = StreamStats()
     started = time.perf_counter()
     await asyncio.gather(
         *(
-            _one_stream(url, subprotocols(i), done_type, stats, limit_seconds, steady)
+            _one_stream(
+                url,
+                subprotocols(i),
+                done_type,
+                stats,
+                limit_seconds,
+                steady,
+                delay=spread * i / len(urls),
+            )
             for i, url in enumerate(urls)
         )
     )
