@@ -14,7 +14,7 @@ pytestmark = pytest.mark.unit
 @pytest.mark.parametrize(
     "value",
     [
-        {"agent": "Planner", "content": "été 🌍 \"quoted\" \\ back", "n": 3, "ok": True},
+        {"agent": "Planner", "content": 'été 🌍 "quoted" \\ back', "n": 3, "ok": True},
         {"huge": 2**70},  # beyond 64 bits: orjson refuses, the standard module takes it
         {1: "int key", None: "null key"},  # non-string keys, as json.dumps coerces them
         [1.5, None, "x", {"nested": [1, [2, [3]]]}],
