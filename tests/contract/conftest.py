@@ -12,14 +12,29 @@ from mozaiks_runtime.storage.mongo import MongoStore
 from mozaiks_runtime.storage.sqlite import SqliteStore
 
 
+def _adapter(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Store:
+    if kind == "sqlite":
+        return SqliteStore(tmp_path / "store.sqlite3")
+    uri = request.getfixturevalue("ferretdb")
+    return MongoStore(uri, request.getfixturevalue("mongo_database"))
+
+
 @pytest.fixture(params=["sqlite", "mongo"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    adapter: Store
-    if request.param == "sqlite":
-        adapter = SqliteStore(tmp_path / "store.sqlite3")
-    else:
-        uri = request.getfixturevalue("ferretdb")
-        adapter = MongoStore(uri, request.getfixturevalue("mongo_database"))
+    adapter = _adapter(request.param, request, tmp_path)
+    await adapter.start()
+    try:
+        yield adapter
+    finally:
+        await adapter.close()
+
+
+@pytest.fixture
+async def other_replica(
+    store: Store, request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[Store]:
+    """A second adapter on the same database, as another replica (or process) has."""
+    adapter = _adapter(request.node.callspec.params["store"], request, tmp_path)
     await adapter.start()
     try:
         yield adapter

@@ -135,6 +135,25 @@ async def test_concurrent_appends_never_share_a_seq(store: Store) -> None:
     assert seqs == list(range(1, 21))
 
 
+async def test_replicas_taking_turns_on_a_chat_keep_seqs_gap_free(
+    store: Store, other_replica: Store
+) -> None:
+    """A chat's runs may move between replicas (one lease at a time): each one's appends
+    continue after the other's, whatever either remembers of the chat."""
+    await store.create_chat(_chat("c1"))
+    turns = [store, other_replica, other_replica, store, store, other_replica]
+    got = []
+    for n, writer in enumerate(turns):
+        stored = await writer.append_events(
+            "app1", "c1", [NewEvent("chat.text", {"turn": n}), NewEvent("chat.text", {})]
+        )
+        got += [e.seq for e in stored]
+    assert got == list(range(1, 13))
+    assert [e.seq for e in await store.events_after("app1", "c1", 0)] == got
+    chat = await other_replica.get_chat("app1", "c1")
+    assert chat is not None and chat.last_seq == 12
+
+
 async def test_pending_resolves_once(store: Store) -> None:
     await store.create_pending(_pending("r1"))
     await store.create_pending(_pending("r2"))

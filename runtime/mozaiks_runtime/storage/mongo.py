@@ -19,7 +19,7 @@ from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
 from mozaiks_runtime import jsontext
 from mozaiks_runtime.errors import Conflict, StorageUnavailable
@@ -50,6 +50,20 @@ _GROUP_FIELDS: dict[str, str] = {
     "model": "model",
 }
 _NO_ID = {"_id": False}
+DUPLICATE_KEY = 11000
+SEQ_HINTS = 10_000  # chats whose last seq is remembered
+
+
+def _wrote_nothing_duplicate(exc: BulkWriteError) -> bool:
+    """The insert failed on its first document, on a duplicate key: nothing was written."""
+    details = exc.details or {}
+    errors = details.get("writeErrors") or []
+    return (
+        details.get("nInserted", 0) == 0
+        and bool(errors)
+        and errors[0].get("index") == 0
+        and errors[0].get("code") == DUPLICATE_KEY
+    )
 
 
 @asynccontextmanager
@@ -71,6 +85,8 @@ class MongoStore:
         self._chat_locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
+        # The last seq this process wrote per chat, most recent last (dicts keep order).
+        self._seq_hints: dict[tuple[str, str], int] = {}
 
     async def start(self) -> None:
         async with _driver_errors():
@@ -154,6 +170,10 @@ class MongoStore:
     async def append_events(
         self, app_id: str, chat_id: str, events: Sequence[NewEvent]
     ) -> list[StoredEvent]:
+        """The next seqs follow the last one this process wrote (a hint), so an append is one
+        insert and no query of the log's end (a sort that FerretDB runs as a collection scan).
+        When another replica appended meanwhile, the first insert hits the unique index and
+        writes nothing; the log's end is then read and the insert tried once more."""
         if not events:
             return []
         key = (app_id, chat_id)
@@ -161,27 +181,43 @@ class MongoStore:
         if lock is None:
             lock = self._chat_locks[key] = asyncio.Lock()
         async with lock, _driver_errors():
-            last = await self.last_seq(app_id, chat_id)
-            stored = [
-                StoredEvent(
-                    app_id,
-                    chat_id,
-                    last + i,
-                    e.type,
-                    e.data,
-                    e.timestamp,
-                    jsontext.dumps(dict(e.data)),
-                )
-                for i, e in enumerate(events, start=1)
-            ]
-            # Ordered: a duplicate seq (another writer) stops the batch at that event.
-            await self._db.events.insert_many(
-                [event_doc(e) for e in stored],
-                ordered=True,
-            )
+            hint = self._seq_hints.pop(key, None)
+            last = hint if hint is not None else await self.last_seq(app_id, chat_id)
+            try:
+                stored = await self._insert_events(app_id, chat_id, last, events)
+            except BulkWriteError as exc:
+                if hint is None or not _wrote_nothing_duplicate(exc):
+                    raise Conflict("another writer appended to this chat") from exc
+                last = await self.last_seq(app_id, chat_id)
+                try:
+                    stored = await self._insert_events(app_id, chat_id, last, events)
+                except BulkWriteError as again:
+                    raise Conflict("another writer appended to this chat") from again
             await self._db.chats.update_one(
                 {"app_id": app_id, "chat_id": chat_id}, {"$max": {"last_seq": stored[-1].seq}}
             )
+        self._seq_hints[key] = stored[-1].seq
+        if len(self._seq_hints) > SEQ_HINTS:  # forget the chats written longest ago
+            del self._seq_hints[next(iter(self._seq_hints))]
+        return stored
+
+    async def _insert_events(
+        self, app_id: str, chat_id: str, last: int, events: Sequence[NewEvent]
+    ) -> list[StoredEvent]:
+        stored = [
+            StoredEvent(
+                app_id,
+                chat_id,
+                last + i,
+                e.type,
+                e.data,
+                e.timestamp,
+                jsontext.dumps(dict(e.data)),
+            )
+            for i, e in enumerate(events, start=1)
+        ]
+        # Ordered: a duplicate seq (another writer) stops the batch at that event.
+        await self._db.events.insert_many([event_doc(e) for e in stored], ordered=True)
         return stored
 
     async def events_after(
