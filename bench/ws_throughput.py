@@ -159,20 +159,16 @@ async def compare(floor: Target, ours: Target, args: argparse.Namespace) -> list
     # the figure is the delivery delay our path adds, not a queue.
     interval = 1.0 / args.paced_rate
     for spread, tag in ((args.paced_spread, "p"), (0.0, "s")):
-        f = await run_streams(
-            floor.paced_urls(args.paced_chats, args.paced_events, interval, f"f{tag}"),
-            subprotocols=floor.subprotocols,
-            limit_seconds=600,
-            steady=True,
-            spread=spread,
-        )
-        o = await run_streams(
-            ours.paced_urls(args.paced_chats, args.paced_events, interval, f"o{tag}"),
-            subprotocols=ours.subprotocols,
-            limit_seconds=600,
-            steady=True,
-            spread=spread,
-        )
+        f, o = [
+            await run_streams(
+                target.paced_urls(args.paced_chats, args.paced_events, interval, target.name + tag),
+                subprotocols=target.subprotocols,
+                limit_seconds=600,
+                steady=True,
+                spread=spread,
+            )
+            for target in (floor, ours)
+        ]
         starts = f"starting over {spread:g} s" if spread else "all starting in the same instant"
         lines += [
             f"{args.paced_chats} chats streaming {args.paced_rate:g} events/s each"
