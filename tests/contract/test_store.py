@@ -154,6 +154,23 @@ async def test_replicas_taking_turns_on_a_chat_keep_seqs_gap_free(
     assert chat is not None and chat.last_seq == 12
 
 
+async def test_concurrent_appends_and_updates_of_a_chat_lose_nothing(store: Store) -> None:
+    """A run counts tokens on the chat while its journal appends (which moves `last_seq` on
+    the same record): neither may overwrite the other."""
+    await store.create_chat(_chat("c1"))
+
+    async def append(i: int) -> None:
+        await store.append_events("app1", "c1", [NewEvent("chat.text", {"i": i})])
+
+    async def count() -> None:
+        await store.update_chat("app1", "c1", add_tokens=3)
+
+    await asyncio.gather(*(f(i) for i in range(20) for f in (append, lambda _i: count())))
+    chat = await store.get_chat("app1", "c1")
+    assert chat is not None
+    assert (chat.last_seq, chat.total_tokens) == (20, 60)
+
+
 async def test_pending_resolves_once(store: Store) -> None:
     await store.create_pending(_pending("r1"))
     await store.create_pending(_pending("r2"))

@@ -157,7 +157,7 @@ class MongoStore:
             sets["last_agent"] = last_agent
         if context is not None:
             sets["context"] = json.dumps(dict(context))
-        async with _driver_errors():
+        async with self._chat_lock((app_id, chat_id)), _driver_errors():
             doc = await self._db.chats.find_one_and_update(
                 {"app_id": app_id, "chat_id": chat_id},
                 {"$set": sets, "$inc": {"total_tokens": add_tokens}},
@@ -166,6 +166,16 @@ class MongoStore:
         return rows.chat_from(doc) if doc else None
 
     # Events
+
+    def _chat_lock(self, key: tuple[str, str]) -> asyncio.Lock:
+        """One writer of a chat's log and document at a time in this process (the run lease
+        makes it one process): FerretDB applies an update by rewriting the whole document, so
+        two concurrent updates of one chat (an append's `last_seq`, a run's token count) can
+        lose one of them."""
+        lock = self._chat_locks.get(key)
+        if lock is None:
+            lock = self._chat_locks[key] = asyncio.Lock()
+        return lock
 
     async def append_events(
         self, app_id: str, chat_id: str, events: Sequence[NewEvent]
@@ -177,10 +187,7 @@ class MongoStore:
         if not events:
             return []
         key = (app_id, chat_id)
-        lock = self._chat_locks.get(key)
-        if lock is None:
-            lock = self._chat_locks[key] = asyncio.Lock()
-        async with lock, _driver_errors():
+        async with self._chat_lock(key), _driver_errors():
             hint = self._seq_hints.pop(key, None)
             last = hint if hint is not None else await self.last_seq(app_id, chat_id)
             try:
