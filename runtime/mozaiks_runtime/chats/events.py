@@ -23,7 +23,7 @@ from mozaiks_runtime.engine.base import (
     ToolCall,
     ToolResult,
 )
-from mozaiks_runtime.storage.base import NewEvent, StoredEvent, utcnow
+from mozaiks_runtime.storage.base import ChatRecord, NewEvent, StoredEvent, utcnow
 
 # Persisted kinds (they get a seq).
 RUN_START = "chat.run_start"
@@ -133,6 +133,20 @@ def from_engine(event: EngineEvent, scope: RunScope) -> NewEvent | Frame:
             data = {"call_id": call_id, "name": name, "agent": agent, "result": result}
             return NewEvent(TOOL_RESPONSE, {**data, "status": status})
     raise TypeError(f"not an engine event: {event!r}")
+
+
+def chat_meta_data(chat: ChatRecord, *, last_seq: int, exists: bool) -> dict[str, Any]:
+    """What `chat_meta` (first frame of a socket) and GET /api/chats/meta say of a chat."""
+    return {
+        "chat_id": chat.chat_id,
+        "workflow_name": chat.workflow_name,
+        "app_id": chat.app_id,
+        "user_id": chat.user_id,
+        "status": chat.status,
+        "last_seq": last_seq,
+        "created_at": timestamp(chat.created_at),
+        "chat_exists": exists,
+    }
 
 
 def text_data(*, agent: str, content: str, role: str, visible: bool = True) -> dict[str, Any]:

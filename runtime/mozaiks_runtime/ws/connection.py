@@ -165,16 +165,7 @@ class Connection:
     async def _greet(self, after: int | None) -> None:
         chat = self.chat
         last = await self.service.last_seq(chat)
-        meta = {
-            "chat_id": chat.chat_id,
-            "workflow_name": chat.workflow_name,
-            "app_id": chat.app_id,
-            "user_id": chat.user_id,
-            "status": chat.status,
-            "last_seq": last,
-            "created_at": events.timestamp(chat.created_at),
-            "chat_exists": self._existed,
-        }
+        meta = events.chat_meta_data(chat, last_seq=last, exists=self._existed)
         await self.send(self._transient(events.CHAT_META, meta))
         if after is not None or last > 0:
             try:

@@ -20,7 +20,7 @@ from mozaiks_runtime.api.schemas import (
     UserInputIn,
 )
 from mozaiks_runtime.auth.identity import Identity
-from mozaiks_runtime.chats.events import timestamp
+from mozaiks_runtime.chats.events import chat_meta_data
 from mozaiks_runtime.errors import NotFound
 
 router = APIRouter(prefix="/api", tags=["widget"])
@@ -73,16 +73,8 @@ async def chat_meta(
     chat = await service.get_chat(identity, chat_id)
     if chat.workflow_name != workflow_name:
         raise NotFound("chat not found")
-    return ChatMeta(
-        chat_id=chat.chat_id,
-        workflow_name=chat.workflow_name,
-        app_id=chat.app_id,
-        user_id=chat.user_id,
-        status=chat.status,
-        last_seq=await service.last_seq(chat),
-        created_at=timestamp(chat.created_at),
-        chat_exists=True,
-    )
+    last_seq = await service.last_seq(chat)
+    return ChatMeta(**chat_meta_data(chat, last_seq=last_seq, exists=True))
 
 
 @router.get("/sessions/list/{app_id}/{user_id}")
