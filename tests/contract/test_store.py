@@ -154,6 +154,20 @@ async def test_replicas_taking_turns_on_a_chat_keep_seqs_gap_free(
     assert chat is not None and chat.last_seq == 12
 
 
+async def test_concurrent_answers_resolve_a_request_once(store: Store) -> None:
+    """Two tabs answer the same question at the same moment: one answer wins, the other is
+    told the request is closed, and the stored answer is the winner's."""
+    for n in range(5):
+        await store.create_pending(_pending(f"r{n}"))
+        got = await asyncio.gather(
+            *(store.resolve_pending("app1", f"r{n}", answer={"by": i}) for i in range(4))
+        )
+        winners = [g for g in got if g is not None]
+        assert len(winners) == 1
+        stored = await store.get_pending("app1", f"r{n}")
+        assert stored is not None and stored.answer == winners[0].answer
+
+
 async def test_concurrent_appends_and_updates_of_a_chat_lose_nothing(store: Store) -> None:
     """A run counts tokens on the chat while its journal appends (which moves `last_seq` on
     the same record): neither may overwrite the other."""

@@ -85,6 +85,10 @@ class MongoStore:
         self._chat_locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
+        # Requests leave `open` one at a time in this process: FerretDB applies a conditional
+        # update as a read then a write, so two concurrent answers could both find the request
+        # open and both win (MongoDB itself is atomic; across replicas FerretDB stays racy).
+        self._pending_lock = asyncio.Lock()
         # The last seq this process wrote per chat, most recent last (dicts keep order).
         self._seq_hints: dict[tuple[str, str], int] = {}
 
@@ -278,7 +282,7 @@ class MongoStore:
     async def resolve_pending(
         self, app_id: str, request_id: str, *, answer: Any, status: PendingStatus = "answered"
     ) -> PendingRequest | None:
-        async with _driver_errors():
+        async with self._pending_lock, _driver_errors():
             doc = await self._db.pending.find_one_and_update(
                 {"app_id": app_id, "request_id": request_id, "status": "open"},
                 {"$set": {"status": status, "answer": json.dumps(answer), "answered_at": utcnow()}},
@@ -298,7 +302,7 @@ class MongoStore:
         return [rows.pending_from(d) for d in found]
 
     async def expire_pending(self, app_id: str, now: datetime) -> int:
-        async with _driver_errors():
+        async with self._pending_lock, _driver_errors():
             result = await self._db.pending.update_many(
                 {"app_id": app_id, "status": "open", "expires_at": {"$lte": now}},
                 {"$set": {"status": "expired"}},
