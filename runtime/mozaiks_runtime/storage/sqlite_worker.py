@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import queue
 import sqlite3
 import threading
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -52,8 +52,9 @@ _Outcome = tuple[_Job, Any, BaseException | None]  # the job, its result, or its
 class SqliteWorker:
     def __init__(self, opener: Callable[[], sqlite3.Connection]) -> None:
         self._opener = opener
-        self._jobs: deque[_Job] = deque()
-        self._wake = threading.Condition()
+        # SimpleQueue: put() is one C call, and get() sleeps without the GIL. None asks the
+        # thread to stop once what was queued before it is done.
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._stopping = False
         self._thread: threading.Thread | None = None
 
@@ -70,9 +71,8 @@ class SqliteWorker:
         thread = self._thread
         if thread is None:
             return
-        with self._wake:
-            self._stopping = True
-            self._wake.notify()
+        self._stopping = True
+        self._jobs.put(None)
         await asyncio.to_thread(thread.join)
         self._thread = None
 
@@ -108,13 +108,10 @@ class SqliteWorker:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
         job = _Job(call, batch, item, write, savepoint, conflict, future, loop)
-        with self._wake:
-            if self._thread is None or self._stopping:
-                future.set_exception(StorageUnavailable("the SQLite store is not open"))
-                return future
-            self._jobs.append(job)
-            if len(self._jobs) == 1:
-                self._wake.notify()
+        if self._thread is None or self._stopping:
+            future.set_exception(StorageUnavailable("the SQLite store is not open"))
+            return future
+        self._jobs.put(job)
         return future
 
     # The thread
@@ -127,23 +124,43 @@ class SqliteWorker:
             unopened: Exception | None = StorageUnavailable(f"SQLite: cannot open: {exc}")
         else:
             unopened = None
-        while True:
-            with self._wake:
-                while not self._jobs and not self._stopping:
-                    self._wake.wait()
-                if not self._jobs:
+        stopping = False
+        while not stopping:
+            round_: list[_Job] = []
+            job = self._jobs.get()
+            while True:
+                if job is None:
+                    stopping = True
                     break
-                round_ = [self._jobs.popleft() for _ in range(min(len(self._jobs), MAX_ROUND))]
+                round_.append(job)
+                if len(round_) >= MAX_ROUND:
+                    break
+                try:
+                    job = self._jobs.get_nowait()
+                except queue.Empty:
+                    break
+            if not round_:
+                continue
             if conn is None:
-                _deliver([(job, None, unopened) for job in round_])
+                _deliver([(queued, None, unopened) for queued in round_])
                 continue
             try:
                 outcomes = self._run_round(conn, round_)
             except Exception as exc:  # a bug here must not leave callers waiting forever
-                outcomes = [(job, None, exc) for job in round_]
+                outcomes = [(queued, None, exc) for queued in round_]
             _deliver(outcomes)
         if conn is not None:
             conn.close()
+        # Calls queued behind the stop (from another event loop) are refused, not left waiting.
+        late: list[_Outcome] = []
+        while True:
+            try:
+                queued = self._jobs.get_nowait()
+            except queue.Empty:
+                break
+            if queued is not None:
+                late.append((queued, None, StorageUnavailable("the SQLite store is not open")))
+        _deliver(late)
 
     def _run_round(self, conn: sqlite3.Connection, round_: list[_Job]) -> list[_Outcome]:
         outcomes: list[_Outcome] = []
