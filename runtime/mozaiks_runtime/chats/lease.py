@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from types import TracebackType
 
@@ -37,13 +38,19 @@ class RunLease:
         self._ttl = ttl_seconds
         self._on_lost = on_lost
         self._renewer: asyncio.Task[None] | None = None
+        self._acquired_at: float | None = None  # monotonic time of the last successful take
 
     async def try_acquire(self) -> bool:
         """Take the lease now if it is free, expired or ours (entering then keeps it)."""
-        return await self._store.acquire_lease(self._name, self._owner, self._ttl) is not None
+        held = await self._store.acquire_lease(self._name, self._owner, self._ttl) is not None
+        self._acquired_at = time.monotonic() if held else None
+        return held
 
     async def __aenter__(self) -> RunLease:
-        if not await self.try_acquire():
+        # Just taken by try_acquire: no second trip to the store.
+        taken = self._acquired_at
+        fresh = taken is not None and time.monotonic() - taken < self._ttl / 3
+        if not fresh and not await self.try_acquire():
             raise Conflict("the chat is running on another replica")
         self._renewer = asyncio.create_task(self._renew(), name=f"lease:{self._name}")
         return self

@@ -180,19 +180,21 @@ class ChatService:
                 raise NotFound("chat not found") from None
             return existing, True
 
-    async def on_connect(self, chat: ChatRecord) -> None:
+    async def on_connect(self, chat: ChatRecord, *, seen_seq: int | None = None) -> None:
         """A socket opened on the chat: start an agent-driven workflow, or resume a run that
-        a dead process left behind (unless it waits for the user, whose answer resumes it)."""
+        a dead process left behind (unless it waits for the user, whose answer resumes it).
+        `seen_seq`: the chat's last seq as the socket just read it, if it did."""
         key = (chat.app_id, chat.chat_id)
         if self._runs.is_running(key):
             return
         workflow = self.workflow_of(chat)
         if chat.status == "created" and workflow.startup_mode == "agent_driven":
-            seq = await self.last_seq(chat)
+            seq = seen_seq if seen_seq is not None else await self.last_seq(chat)
             plan = RunPlan(chat, workflow, workflow.initial_message, echo=False, expected_seq=seq)
             self._runs.start(plan)
         elif chat.status in ACTIVE_STATUSES and not await self.open_requests(chat):
-            self._runs.start(RunPlan(chat, workflow, expected_seq=await self.last_seq(chat)))
+            seq = seen_seq if seen_seq is not None else await self.last_seq(chat)
+            self._runs.start(RunPlan(chat, workflow, expected_seq=seq))
 
     async def submit_input(
         self,

@@ -173,7 +173,7 @@ class Connection:
             except BadRequest as exc:
                 await self.error(exc)
         try:
-            await self.service.on_connect(chat)
+            await self.service.on_connect(chat, seen_seq=last)
         except MozaiksError as exc:
             await self.error(exc)
 
