@@ -4,9 +4,10 @@ submitted, and the writes that queue up while the thread is busy share one trans
 That is group commit without a timer: under light load a write commits alone as soon as it
 arrives; under heavy load (hundreds of chats streaming, or all their runs ending at once) each
 round takes everything queued meanwhile, so a commit, a thread wake-up and a hop back to the
-event loop are paid once per round instead of once per call. Each write runs in a savepoint, so
-one failing write (a duplicate key) fails alone and the others of its round still commit.
-Results go back to the event loop in one callback per round.
+event loop are paid once per round instead of once per call. One failing write (a duplicate
+key) fails alone and the others of its round still commit: a single statement is atomic by
+itself, and a write of several runs in a savepoint. Results go back to the event loop in one
+callback per round.
 
 Batched calls (`submit_batched`) go further: the consecutive ones of a round that share a batch
 function run as one call of it, so that, say, the appends of 200 chats become a few statements.
@@ -23,11 +24,10 @@ import sqlite3
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from mozaiks_runtime.errors import Conflict, StorageUnavailable
 
-T = TypeVar("T")
 Call = Callable[[sqlite3.Connection], Any]
 # Many items in one call; returns, per item and in order, its result or the exception it hit.
 Batch = Callable[[sqlite3.Connection, list[Any]], list[Any]]
