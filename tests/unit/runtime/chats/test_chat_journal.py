@@ -5,7 +5,6 @@ reported to the run."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -19,14 +18,6 @@ from mozaiks_runtime.storage.sqlite import SqliteStore
 
 pytestmark = pytest.mark.unit
 KEY = ("app", "c1")
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    adapter = SqliteStore(tmp_path / "j.sqlite3")
-    await adapter.start()
-    yield adapter
-    await adapter.close()
 
 
 async def test_emitted_events_are_stored_then_published_in_order(store: SqliteStore) -> None:

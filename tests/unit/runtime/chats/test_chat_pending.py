@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -16,14 +15,6 @@ from mozaiks_runtime.errors import InputRequestNotFound, InputTimeout
 from mozaiks_runtime.storage.sqlite import SqliteStore
 
 pytestmark = pytest.mark.unit
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    adapter = SqliteStore(tmp_path / "p.sqlite3")
-    await adapter.start()
-    yield adapter
-    await adapter.close()
 
 
 async def _open(pending: PendingRequests, ttl: float = 5.0, kind: str = "input") -> str:

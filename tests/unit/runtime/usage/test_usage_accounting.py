@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
@@ -28,14 +26,6 @@ PRICES = {
     "gpt-4o-mini": ModelPrice(prompt=0.15, completion=0.6),
     "*": ModelPrice(prompt=1.0, completion=1.0),
 }
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    s = SqliteStore(tmp_path / "usage.sqlite3")
-    await s.start()
-    yield s
-    await s.close()
 
 
 def usage(model: str = "gpt-4o", prompt: int = 1000, completion: int = 500) -> ModelUsage:

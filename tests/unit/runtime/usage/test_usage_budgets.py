@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -17,14 +15,6 @@ from mozaiks_runtime.usage.budgets import BudgetGuard, next_month_start
 pytestmark = pytest.mark.unit
 
 NOW = datetime(2026, 3, 15, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    s = SqliteStore(tmp_path / "budget.sqlite3")
-    await s.start()
-    yield s
-    await s.close()
 
 
 async def spend(
