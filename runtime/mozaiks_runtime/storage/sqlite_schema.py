@@ -1,4 +1,5 @@
 # SQL text is built only from this module's constants; every value is a bound parameter.
+# ruff: noqa: S608
 """The embedded store's tables and the SQL helpers its methods share (storage/sqlite.py)."""
 
 from __future__ import annotations
@@ -125,14 +126,14 @@ def _append_together(c: sqlite3.Connection, appends: list[Append]) -> list[list[
     for start in range(0, len(rows), INSERT_ROWS):
         chunk = rows[start : start + INSERT_ROWS]
         c.execute(
-            "INSERT INTO events (app_id, chat_id, seq, type, data, ts) VALUES "  # noqa: S608
+            "INSERT INTO events (app_id, chat_id, seq, type, data, ts) VALUES "
             + ",".join(["(?,?,?,?,?,?)"] * len(chunk)),
             [value for row in chunk for value in row],
         )
     for start in range(0, len(keys), KEYS_PER_STATEMENT):
         chunk_keys = keys[start : start + KEYS_PER_STATEMENT]
         c.execute(
-            "UPDATE chats SET last_seq=v.column3 FROM (VALUES "  # noqa: S608
+            "UPDATE chats SET last_seq=v.column3 FROM (VALUES "
             + ",".join(["(?,?,?)"] * len(chunk_keys))
             + ") AS v WHERE chats.app_id=v.column1 AND chats.chat_id=v.column2",
             [value for key in chunk_keys for value in (*key, last[key])],

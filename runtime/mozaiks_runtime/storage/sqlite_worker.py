@@ -89,11 +89,10 @@ class SqliteWorker:
         which SQLite applies whole or not at all, so it needs no savepoint of its own."""
         return self._queue(call, None, None, write and not atomic, conflict, write=write)
 
-    def submit_batched(
-        self, batch: Batch, item: Any, *, conflict: str = "the record exists already"
-    ) -> asyncio.Future[Any]:
-        """Queue one item of a batched write; its future gets the item's result or error."""
-        return self._queue(None, batch, item, True, conflict, write=True)
+    def submit_batched(self, batch: Batch, item: Any) -> asyncio.Future[Any]:
+        """Queue one item of a batched write; its future gets the item's result or error (the
+        batch function reports conflicts per item)."""
+        return self._queue(None, batch, item, True, "the record exists already", write=True)
 
     def _queue(
         self,

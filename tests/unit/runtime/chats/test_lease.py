@@ -16,7 +16,7 @@ pytestmark = pytest.mark.unit
 class Counted:
     """Counts the store's lease takes (a spy on the real store, which still does the work)."""
 
-    def __init__(self, store: SqliteStore) -> None:
+    def __init__(self, store: SqliteStore, monkeypatch: pytest.MonkeyPatch) -> None:
         self.calls = 0
         take = store.acquire_lease
 
@@ -24,15 +24,17 @@ class Counted:
             self.calls += 1
             return await take(name, owner, ttl_seconds)
 
-        store.acquire_lease = counting  # type: ignore[method-assign]
+        monkeypatch.setattr(store, "acquire_lease", counting)
 
 
 def lease(store: SqliteStore, owner: str) -> RunLease:
     return RunLease(store, name="chat/a/c1", owner=owner, ttl_seconds=30, on_lost=lambda: None)
 
 
-async def test_taking_then_entering_is_one_trip(store: SqliteStore) -> None:
-    taken = Counted(store)
+async def test_taking_then_entering_is_one_trip(
+    store: SqliteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    taken = Counted(store, monkeypatch)
     mine = lease(store, "replica-a")
     assert await mine.try_acquire()
     async with mine:
@@ -44,8 +46,10 @@ async def test_taking_then_entering_is_one_trip(store: SqliteStore) -> None:
         assert taken.calls == 3
 
 
-async def test_entering_untaken_takes_it(store: SqliteStore) -> None:
-    taken = Counted(store)
+async def test_entering_untaken_takes_it(
+    store: SqliteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    taken = Counted(store, monkeypatch)
     async with lease(store, "replica-a"):
         assert taken.calls == 1
         assert not await lease(store, "replica-b").try_acquire()

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from mozaiks_runtime.errors import Conflict, StorageUnavailable
-from mozaiks_runtime.storage.sqlite_worker import SqliteWorker
+from mozaiks_runtime.storage.sqlite_worker import Call, SqliteWorker
 
 pytestmark = pytest.mark.unit
 
@@ -53,11 +53,11 @@ async def worker(traced: Traced) -> AsyncIterator[SqliteWorker]:
     await worker.stop()
 
 
-def insert(k: int, v: str = "x"):  # type: ignore[no-untyped-def]
+def insert(k: int, v: str = "x") -> Call:
     return lambda c: c.execute("INSERT INTO t (k, v) VALUES (?, ?)", (k, v)).lastrowid
 
 
-def hold(gate: threading.Event):  # type: ignore[no-untyped-def]
+def hold(gate: threading.Event) -> Call:
     """A call that keeps the worker's thread busy until the gate opens."""
     return lambda _c: gate.wait(5)
 
