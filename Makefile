@@ -6,16 +6,38 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8080
+CACHE ?= $(HOME)/.cache/mozaiks
 
-.PHONY: run test test-fast lint setup bins browser bench clean
+# uv installs exactly uv.lock (one lock for everything Python: this venv, CI, both images).
+include hack/versions.env
+UV_HOME := $(CACHE)/tools/uv-$(UV_VERSION)
+UV := $(UV_HOME)/bin/uv
+export UV_PYTHON_DOWNLOADS := never
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test]'
+.PHONY: run test test-fast lint lock setup bins browser images bench clean
+
+# uv itself, pinned by hash, in a venv of its own under the cache (once per version).
+$(UV): hack/uv-requirements.txt
+	rm -rf $(UV_HOME)
+	$(PYTHON) -m venv $(UV_HOME)
+	$(UV_HOME)/bin/pip install -q --no-cache-dir --require-hashes -r hack/uv-requirements.txt
+	touch $@
+
+# --locked: fail (never re-resolve) when pyproject.toml and uv.lock disagree.
+$(STAMP): pyproject.toml uv.lock $(UV)
+	$(UV) sync --locked --extra test --python $(PYTHON)
 	touch $@
 
 setup: $(STAMP)
+
+# Re-resolve uv.lock from pyproject.toml (exclude-newer there fixes the day) and re-pin uv.
+lock: $(UV)
+	$(UV) lock --python $(PYTHON)
+	{ sed -n '1,2p' hack/uv-requirements.txt; echo 'uv==$(UV_VERSION)' \
+	  | $(UV) pip compile - --quiet --no-header --generate-hashes --python-platform linux \
+	    --python-version 3.11 --exclude-newer "$$(sed -n 's/^exclude-newer = "\(.*\)"/\1/p' pyproject.toml)"; \
+	} >hack/uv-requirements.txt.new
+	mv hack/uv-requirements.txt.new hack/uv-requirements.txt
 
 # Real components for the tests (kube-apiserver, etcd, FerretDB, helm, ...), cached by version.
 bins:
@@ -28,7 +50,13 @@ browser:
 run: $(STAMP)
 	$(BIN)/mozaiks runtime --dev --host $(HOST) --port $(PORT)
 
-test: $(STAMP) bins browser
+# Both images, built with buildah from the Dockerfiles (buildah's layer cache; hack/README.md).
+images: $(STAMP)
+	hack/install-container-tools
+	hack/build-images >/dev/null
+
+test: $(STAMP) bins browser images
+	$(UV) lock --check --python $(PYTHON)
 	$(BIN)/pytest -q -p no:cacheprovider
 
 # The fast tier: pure unit tests, no processes.

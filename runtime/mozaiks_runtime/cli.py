@@ -13,6 +13,7 @@ MOZAIKS_DEV_AUTH=true turns auth off, and then a warning banner says so.
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import secrets
 import sys
@@ -32,8 +33,18 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("runtime", help="serve the chat runtime (HTTP + WebSocket)")
-    serve.add_argument("--host", default="0.0.0.0", help="interface to bind (default 0.0.0.0)")
-    serve.add_argument("--port", type=int, default=8080)
+    # The defaults come from MOZAIKS_HOST / MOZAIKS_PORT, which the image's HEALTHCHECK reads too.
+    serve.add_argument(
+        "--host",
+        default=os.environ.get("MOZAIKS_HOST", "0.0.0.0"),
+        help="interface to bind (default $MOZAIKS_HOST, else 0.0.0.0)",
+    )
+    serve.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("MOZAIKS_PORT", "8080")),
+        help="port (default $MOZAIKS_PORT, else 8080)",
+    )
     serve.add_argument("--dev", action="store_true", help="dev page and a printed dev token")
 
     token = commands.add_parser("token", help="dev tokens").add_subparsers(

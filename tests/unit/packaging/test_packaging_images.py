@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.machinery
-import importlib.util
 import json
 import re
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -37,11 +36,15 @@ def _final_stage(name: str) -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize("name", DOCKERFILES)
 def test_multi_stage_on_one_pinned_slim_base(name: str) -> None:
-    froms = [args for w, args in _instructions(name) if w == "FROM"]
+    ins = _instructions(name)
+    froms = [args for w, args in ins if w == "FROM"]
     assert len(froms) == 2
-    bases = {f.split()[0] for f in froms}
-    assert len(bases) == 1, "build and final stage must share a base (the venv is copied)"
-    (base,) = bases
+    assert {f.split()[0] for f in froms} == {"${BASE_IMAGE}"}, (
+        "build and final stage must share a base (the venv is copied)"
+    )
+    first_from = next(i for i, (w, _) in enumerate(ins) if w == "FROM")
+    args = dict(a.partition("=")[::2] for w, a in ins[:first_from] if w == "ARG")
+    base = args["BASE_IMAGE"]
     assert re.fullmatch(r"python:3\.11\.\d+-slim-[a-z]+(@sha256:[0-9a-f]{64})?", base), base
 
 
@@ -70,8 +73,36 @@ def test_entrypoint_is_the_console_script(name: str, command: str) -> None:
 @pytest.mark.parametrize("name", DOCKERFILES)
 def test_dependencies_come_from_the_lock_as_binary_wheels(name: str) -> None:
     runs = [args for w, args in _instructions(name) if w == "RUN"]
-    assert any("--only-binary=:all: -r requirements.lock" in r for r in runs)
-    assert any("-c requirements.lock ." in r for r in runs)
+    assert any("--require-hashes -r uv-requirements.txt" in r for r in runs), "uv pinned by hash"
+    syncs = [r for r in runs if "uv sync" in r]
+    assert syncs and all("--frozen" in r and "--no-dev" in r for r in syncs)
+    assert any("--no-build" in r and "--no-install-project" in r for r in syncs)
+
+
+def test_uv_lock_pins_every_dependency_with_hashes() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    lock = tomllib.loads((ROOT / "uv.lock").read_text())
+    packages = {p["name"]: p for p in lock["package"]}
+    wanted = list(project["project"]["dependencies"])
+    for extra in project["project"].get("optional-dependencies", {}).values():
+        wanted += extra
+    for req in wanted:
+        name = re.split(r"[\s\[<>=!~;]", req, maxsplit=1)[0].lower().replace("_", "-")
+        assert name in packages, f"{name} is not in uv.lock: run `make lock`"
+    for pkg in packages.values():
+        if pkg["source"].get("registry"):
+            assert pkg.get("wheels") or pkg.get("sdist"), pkg["name"]
+            for dist in [*pkg.get("wheels", []), pkg.get("sdist", {"hash": "sha256:x"})]:
+                assert dist["hash"].startswith("sha256:"), pkg["name"]
+    assert project["tool"]["uv"]["exclude-newer"], "the lock's day must be fixed"
+
+
+def test_uv_itself_is_pinned_to_the_version_the_makefile_uses() -> None:
+    versions = (ROOT / "hack" / "versions.env").read_text()
+    (version,) = re.findall(r"^UV_VERSION=(\S+)$", versions, re.M)
+    reqs = (ROOT / "hack" / "uv-requirements.txt").read_text()
+    assert f"uv=={version} " in reqs
+    assert "--hash=sha256:" in reqs
 
 
 def test_runtime_image_never_runs_with_auth_off() -> None:
@@ -107,20 +138,8 @@ def test_dockerignore_admits_only_the_build_inputs() -> None:
     assert "**/.env" in lines
 
 
-def test_requirements_lock_matches_the_venv() -> None:
-    path = ROOT / "hack" / "lock-image-deps"
-    loader = importlib.machinery.SourceFileLoader("lock_image_deps", str(path))
-    spec = importlib.util.spec_from_loader("lock_image_deps", loader)
-    assert spec is not None
-    module = importlib.util.module_from_spec(spec)
-    loader.exec_module(module)
-    assert (ROOT / "requirements.lock").read_text() == module.render(), (
-        "requirements.lock is stale: run .venv/bin/python hack/lock-image-deps"
-    )
-
-
 def test_both_images_share_one_build_stage() -> None:
-    """So hack/dry-build-image on Dockerfile.runtime proves the operator's build stage too."""
+    """One cached build stage (buildah --layers) serves both images."""
 
     def build_stage(name: str) -> list[tuple[str, str]]:
         ins = _instructions(name)
@@ -133,6 +152,6 @@ def test_both_images_share_one_build_stage() -> None:
 def test_operator_image_health_check_is_the_charts_probe() -> None:
     final = dict(_final_stage("Dockerfile.operator"))
     chart = (ROOT / "charts" / "mozaiks" / "templates" / "deployment.yaml").read_text()
-    assert "http://127.0.0.1:8080/healthz" in final["HEALTHCHECK"]
+    assert "MOZAIKS_OPERATOR_LIVENESS_URL" in final["HEALTHCHECK"]
     assert "MOZAIKS_OPERATOR_LIVENESS_URL=http://0.0.0.0:8080/healthz" in final["ENV"]
     assert chart.count("path: /healthz") == 2  # liveness and readiness
