@@ -1,9 +1,11 @@
 """The platform team's story, end to end against the real API server and FerretDB:
 
-`helm install` the chart; run the operator exactly as the chart's Deployment would (its env,
+`helm install` the chart; run the operator image (built from Dockerfile.operator, run with
+podman as user 10001 on a read-only root) exactly as the chart's Deployment would (its env,
 with the Secret and field references resolved, logged in with the token of the chart's own
-ServiceAccount, probed on the chart's health path); apply examples/tenant.yaml and
-examples/workflow.yaml as they are; see them reconciled; then `helm uninstall` and find the
+ServiceAccount, probed by the image's HEALTHCHECK on the chart's health path); apply
+examples/tenant.yaml and examples/workflow.yaml as they are; see them reconciled; then
+`helm uninstall` and find the
 CRDs, the Tenant, the Workflow and the tenant's database (user and documents) all still there."""
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ from __future__ import annotations
 import base64
 import os
 import secrets
-import signal
 import socket
 import subprocess
 import time
@@ -24,6 +25,7 @@ import pymongo
 import pytest
 import yaml
 from kubernetes import client
+from tests.harness.images import Container, Images
 from tests.harness.kube import KubeCluster
 from tests.harness.mongo import FerretDBAuth
 
@@ -99,17 +101,11 @@ def _condition(obj: dict[str, Any], kind: str) -> str | None:
 
 
 @pytest.fixture
-def operator_process(tmp_path: Path) -> Iterator[list[subprocess.Popen[bytes]]]:
-    procs: list[subprocess.Popen[bytes]] = []
-    yield procs
-    for proc in procs:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(10)
+def operator_container() -> Iterator[list[Container]]:
+    containers: list[Container] = []
+    yield containers
+    for container in containers:
+        container.stop()
 
 
 @pytest.mark.timeout(900)
@@ -119,7 +115,8 @@ def test_install_operate_uninstall_keeps_crds_and_tenant_data(
     k8s_namespace: str,
     ferretdb_auth: FerretDBAuth,
     tmp_path: Path,
-    operator_process: list[subprocess.Popen[bytes]],
+    images: Images,
+    operator_container: list[Container],
 ) -> None:
     ns = k8s_namespace
     release = "story"
@@ -165,27 +162,20 @@ def test_install_operate_uninstall_keeps_crds_and_tenant_data(
     env["MOZAIKS_OPERATOR_LIVENESS_URL"] = f"http://127.0.0.1:{port}/healthz"  # a shared host
     token = kube_cluster.service_account_token(ns, sa, duration=1800)
     kubeconfig = kube_cluster.write_kubeconfig(tmp_path / "operator.kubeconfig", token, ns)
-    base = {k: v for k, v in os.environ.items() if not k.startswith("MOZAIKS_")}
-    log = tmp_path / "operator.log"
-    with log.open("wb") as out:
-        operator_process.append(
-            subprocess.Popen(
-                [str(ROOT / ".venv" / "bin" / "mozaiks"), "operator"],
-                env={**base, **env, "KUBECONFIG": str(kubeconfig)},
-                cwd=tmp_path,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
+    kubeconfig.chmod(0o644)  # the container's user 10001 reads it through the bind mount
+    operator_container.append(
+        Container(
+            images.operator,
+            env={**env, "KUBECONFIG": "/etc/mozaiks/kubeconfig"},
+            volumes=[
+                (kubeconfig, "/etc/mozaiks/kubeconfig"),
+                (kube_cluster.ca_file, str(kube_cluster.ca_file)),  # the path the config names
+            ],
         )
-
-    def healthy() -> bool:
-        assert operator_process[0].poll() is None, log.read_text()
-        try:
-            return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200
-        except httpx.TransportError:
-            return False
-
-    _wait("the operator's health endpoint (the chart's probe path)", healthy, timeout=60)
+    )
+    operator = operator_container[0]
+    operator.wait_healthy(timeout=90)
+    assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200
 
     # The examples, as they are.
     for example in ("tenant.yaml", "workflow.yaml"):
@@ -203,7 +193,7 @@ def test_install_operate_uninstall_keeps_crds_and_tenant_data(
             return dict(custom.get_namespaced_custom_object(GROUP, VERSION, ns, plural, obj))
 
         def ready() -> dict[str, Any] | None:
-            assert operator_process[0].poll() is None, log.read_text()
+            assert operator.running(), operator.logs()[-4000:]
             t = get("tenants", name)
             # Ready may come first; the Workflow joins the tenant's ConfigMap right after
             serving = _condition(t, "Ready") == "True" and t["status"].get("workflows") == 1
@@ -227,8 +217,9 @@ def test_install_operate_uninstall_keeps_crds_and_tenant_data(
 
     # Uninstall. helm deletes the Deployment first (its pod gets SIGTERM), then the RBAC: stop
     # our stand-in for the pod first, so it releases its Lease while it still may.
-    operator_process[0].send_signal(signal.SIGTERM)
-    assert operator_process[0].wait(30) == 0, log.read_text()
+    logs = operator.logs()
+    assert operator.stop(timeout=30) == 0, logs[-4000:]
+    operator_container.clear()
     _helm(
         helm_bin, kube_cluster, home, "uninstall", release, "-n", ns, "--wait", "--timeout", "120s"
     )

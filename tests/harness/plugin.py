@@ -1,7 +1,7 @@
 """pytest fixtures for the real components (registered by `tests/conftest.py`).
 
 Session-scoped: `bin_dir`, `helm_bin`, `kubectl_bin`, `kube_cluster`, `ferretdb`,
-`ferretdb_auth`. Function-scoped: `k8s_namespace`, `mongo_database`.
+`ferretdb_auth`, `images`. Function-scoped: `k8s_namespace`, `mongo_database`.
 
 A fixture starts what is not running (building missing binaries first) and, at the end of the
 session, stops exactly what it started. Nothing is ever skipped for a missing component.
@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.harness.images import Images, build_images, sweep_stale_containers
 from tests.harness.kube import KubeCluster
 from tests.harness.mongo import FerretDBAuth
 from tests.harness.services import (
@@ -33,11 +34,14 @@ from tests.harness.services import (
 # binaries are built before the first test runs (outside pytest-timeout's per-test clock).
 _NEEDS_BINS = {"bin_dir", "helm_bin", "kubectl_bin", "kube_cluster", "k8s_namespace"}
 _NEEDS_FERRETDB = {"ferretdb", "mongo_database", "ferretdb_auth"}
+_IMAGES: list[Images] = []  # built once per session, before the first test that needs them
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     # services of earlier sessions that were killed before their teardown (cheap when none)
     sweep_stale_sessions()
+    if shutil.which("podman"):
+        sweep_stale_containers()
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -49,6 +53,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         build_bins()
     elif used & _NEEDS_FERRETDB or "store" in used:
         build_bins("ferretdb")
+    if "images" in used:
+        _IMAGES.append(build_images())
 
 
 @pytest.fixture(scope="session")
@@ -74,6 +80,14 @@ def helm_bin(bin_dir: Path) -> Path:
 @pytest.fixture(scope="session")
 def kubectl_bin(bin_dir: Path) -> Path:
     return bin_dir / "kubectl"
+
+
+@pytest.fixture(scope="session")
+def images() -> Images:
+    """Both images, built from the Dockerfiles by `hack/build-images` (buildah)."""
+    if not _IMAGES:
+        _IMAGES.append(build_images())
+    return _IMAGES[0]
 
 
 # --------------------------------------------------------------------------- FerretDB
