@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Helpers shared by hack/cluster and hack/ferretdb (sourced, not run).
+# Helpers shared by hack/cluster, hack/ferretdb and hack/node (sourced, not run).
 #
 # A service's state lives in one directory that holds a marker file, one NAME.pid file per
 # process it started, their logs and an `env` file with the exports it prints. A process
@@ -43,18 +43,22 @@ spawn() {
   echo "$name" >>"$dir/started"
 }
 
+# stop_one DIR NAME: stop NAME if its recorded PID is still ours (TERM, then KILL after 10 s).
+stop_one() {
+  local dir=$1 pid
+  pid=$(pid_of "$dir" "$2")
+  owned "$dir" "$pid" || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 100); do owned "$dir" "$pid" || break; sleep 0.1; done
+  if owned "$dir" "$pid"; then kill -KILL "$pid" 2>/dev/null || true; fi
+}
+
 # stop_all DIR: stop every process spawned in DIR that is still ours, in the reverse order
-# of their start (TERM, then KILL after 10 s). Nothing else is signalled.
+# of their start. Nothing else is signalled.
 stop_all() {
-  local dir=$1 name pid
+  local dir=$1 name
   [ -f "$dir/started" ] || return 0
-  for name in $(tac "$dir/started"); do
-    pid=$(pid_of "$dir" "$name")
-    owned "$dir" "$pid" || continue
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 100); do owned "$dir" "$pid" || break; sleep 0.1; done
-    if owned "$dir" "$pid"; then kill -KILL "$pid" 2>/dev/null || true; fi
-  done
+  for name in $(tac "$dir/started"); do stop_one "$dir" "$name"; done
 }
 
 # fresh_dir DIR MARKER: make DIR an empty state dir carrying MARKER. An existing DIR is

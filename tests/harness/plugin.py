@@ -1,6 +1,6 @@
 """pytest fixtures for the real components (registered by `tests/conftest.py`).
 
-Session-scoped: `bin_dir`, `helm_bin`, `kubectl_bin`, `kube_cluster`, `ferretdb`,
+Session-scoped: `bin_dir`, `helm_bin`, `kubectl_bin`, `kube_cluster`, `real_node`, `ferretdb`,
 `ferretdb_auth`, `images`. Function-scoped: `k8s_namespace`, `mongo_database`.
 
 A fixture starts what is not running (building missing binaries first) and, at the end of the
@@ -21,18 +21,20 @@ import pytest
 from tests.harness.images import Images, build_images, sweep_stale_containers
 from tests.harness.kube import KubeCluster
 from tests.harness.mongo import FerretDBAuth
+from tests.harness.node import RealNode
 from tests.harness.services import (
-    bin_dir as build_bins,
-)
-from tests.harness.services import (
+    Service,
     new_session_dir,
     reuse_or_private,
     sweep_stale_sessions,
 )
+from tests.harness.services import (
+    bin_dir as build_bins,
+)
 
 # Fixtures that need binaries from hack/build-bins; when a collected test uses one, the
 # binaries are built before the first test runs (outside pytest-timeout's per-test clock).
-_NEEDS_BINS = {"bin_dir", "helm_bin", "kubectl_bin", "kube_cluster", "k8s_namespace"}
+_NEEDS_BINS = {"bin_dir", "helm_bin", "kubectl_bin", "kube_cluster", "k8s_namespace", "real_node"}
 _NEEDS_FERRETDB = {"ferretdb", "mongo_database", "ferretdb_auth"}
 _IMAGES: list[Images] = []  # built once per session, before the first test that needs them
 
@@ -51,6 +53,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     # `store` (tests/contract) asks for `ferretdb` through request.getfixturevalue
     if used & _NEEDS_BINS:
         build_bins()
+    if "real_node" in used:
+        build_bins("kubelet", "kube-proxy", "pause")
     elif used & _NEEDS_FERRETDB or "store" in used:
         build_bins("ferretdb")
     if "images" in used:
@@ -173,3 +177,25 @@ def k8s_namespace(kube_cluster: KubeCluster, request: pytest.FixtureRequest) -> 
     kube_cluster.create_namespace(name)
     yield name
     kube_cluster.delete_namespace(name)
+
+
+@pytest.fixture(scope="session")
+def real_node(_session_dir: Path, kube_cluster: KubeCluster) -> Iterator[RealNode]:
+    """A real kubelet node beside kwok's (`hack/node up`: containerd + runc, its own network
+    namespace). Tainted: only pods of a `claim`ed namespace, or that tolerate it, land there.
+    Needs root; one per host, so it is never shared with a developer's own."""
+    svc = Service(
+        "node",
+        _session_dir / "node",
+        "MOZAIKS_NODE_DIR",
+        extra_env={"MOZAIKS_KUBE_STATE": str(kube_cluster.state_dir)},
+    )
+    exports = svc.up()
+    try:
+        yield RealNode(
+            name=exports["MOZAIKS_NODE"],
+            host_ip=exports["MOZAIKS_NODE_HOST_IP"],
+            state_dir=svc.state_dir,
+        )
+    finally:
+        svc.down()

@@ -2,7 +2,8 @@
 
 Nothing here is a mock: `hack/build-bins` builds the binaries from Go modules (cached under
 `~/.cache/mozaiks/bin`), `hack/cluster` runs etcd + kube-apiserver + kube-controller-manager +
-kube-scheduler + kwok, `hack/ferretdb` runs FerretDB on SQLite. The scripts own the processes;
+kube-scheduler + kwok, `hack/node` a real kubelet node (containerd + runc) beside it,
+`hack/ferretdb` runs FerretDB on SQLite. The scripts own the processes;
 this module only calls them and reads the `export NAME=VALUE` lines they print.
 
 A test session uses its own state directories (`/tmp/mozaiks-test-<random>/`), so sessions
@@ -77,16 +78,17 @@ def bin_dir(*names: str) -> Path:
 class Service:
     """One `hack/<script>` service in one state directory."""
 
-    script: str  # "cluster" | "ferretdb"
+    script: str  # "cluster" | "ferretdb" | "node"
     state_dir: Path
     dir_env: str  # the variable that points the script at state_dir
     extra_args: tuple[str, ...] = ()
+    extra_env: dict[str, str] = field(default_factory=dict)  # e.g. the node's cluster
     started_here: bool = field(default=False, init=False)
     startup_seconds: float = field(default=0.0, init=False)
 
     @property
     def env(self) -> dict[str, str]:
-        return {self.dir_env: str(self.state_dir)}
+        return {**self.extra_env, self.dir_env: str(self.state_dir)}
 
     def status(self) -> dict[str, str] | None:
         proc = subprocess.run(
@@ -171,6 +173,7 @@ def sweep_stale_sessions() -> list[Path]:
 # (script, variable, sub-directory of a session root, extra args) of every service a
 # session may start; used to sweep stale sessions.
 STALE_LAYOUT: list[tuple[str, str, str, tuple[str, ...]]] = [
+    ("node", "MOZAIKS_NODE_DIR", "node", ()),  # first: it deletes its Node while the cluster runs
     ("cluster", "MOZAIKS_STATE_DIR", "cluster", ()),
     ("ferretdb", "MOZAIKS_FERRETDB_DIR", "ferretdb", ()),
     ("ferretdb", "MOZAIKS_FERRETDB_AUTH_DIR", "ferretdb-auth", ("--auth",)),
