@@ -12,14 +12,23 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pymongo
 import pytest
 import yaml
 from kubernetes import client
-from tests.harness.chart import GROUP, ROOT, VERSION, Helm, condition, start_operator, wait_until
+from tests.harness.chart import (
+    GROUP,
+    ROOT,
+    VERSION,
+    Helm,
+    condition,
+    get_cr,
+    start_operator,
+    tenant_serving,
+    wait_until,
+)
 from tests.harness.images import Container, Images
 from tests.harness.kube import KubeCluster
 from tests.harness.mongo import FerretDBAuth
@@ -60,24 +69,16 @@ def test_install_operate_uninstall_keeps_crds_and_tenant_data(
             "name"
         ]
 
-        def get(plural: str, obj: str) -> dict[str, Any]:
-            return dict(custom.get_namespaced_custom_object(GROUP, VERSION, ns, plural, obj))
-
-        def ready() -> dict[str, Any] | None:
-            assert operator.running(), operator.logs()[-4000:]
-            t = get("tenants", name)
-            # Ready may come first; the Workflow joins the tenant's ConfigMap right after
-            serving = condition(t, "Ready") == "True" and t["status"].get("workflows") == 1
-            return t if serving else None
-
-        status = wait_until("the example Tenant Ready, serving the Workflow", ready, timeout=180)[
+        serving = tenant_serving(custom, ns, name, operator)
+        status = wait_until("the example Tenant Ready, serving the Workflow", serving, 180)[
             "status"
         ]
         database = status["database"]
         wait_until(
             "the example Workflow Valid and Served",
             lambda: all(
-                condition(get("workflows", wf_name), c) == "True" for c in ("Valid", "Served")
+                condition(get_cr(custom, ns, "workflows", wf_name), c) == "True"
+                for c in ("Valid", "Served")
             ),
         )
 

@@ -11,7 +11,7 @@ import re
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pymongo
@@ -82,10 +82,13 @@ def _smoke(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_both_images_are_built_from_the_dockerfiles(images: Images) -> None:
+def test_both_images_are_built_from_the_dockerfiles(
+    images: Images, record_property: Callable[[str, object], None]
+) -> None:
     for name, ref in (("runtime", images.runtime), ("operator", images.operator)):
         assert ref == f"localhost/mozaiks/{name}:dev"
-        print(f"image {ref}: {images.sizes[name] / 1e6:.0f} MB")
+        size = f"{images.sizes[name] / 1e6:.0f} MB"
+        record_property("ran_for_real", f"image {ref} built from Dockerfile.{name} ({size})")
         assert 50e6 < images.sizes[name] < 600e6
 
 
@@ -104,7 +107,10 @@ def test_runtime_container_runs_as_10001_on_a_read_only_root(
 
 
 def test_scripted_chat_through_a_host_routed_connection(
-    runtime: tuple[Container, str], ferretdb: str, database: str
+    runtime: tuple[Container, str],
+    ferretdb: str,
+    database: str,
+    record_property: Callable[[str, object], None],
 ) -> None:
     _, url = runtime
     port = url.rsplit(":", 1)[1]
@@ -134,6 +140,10 @@ def test_scripted_chat_through_a_host_routed_connection(
         assert db["chats"].find_one({"chat_id": chat_id.group(1)}) is not None
         kinds = {e["type"] for e in db["events"].find({"chat_id": chat_id.group(1)})}
     assert {"chat.text", "chat.run_complete"} <= kinds, kinds
+    record_property(
+        "ran_for_real",
+        f"runtime image container {runtime[0].name} served chat {chat_id.group(1)} (FerretDB)",
+    )
 
 
 def test_scripted_chat_with_a_wrong_key_fails_clearly(runtime: tuple[Container, str]) -> None:

@@ -12,6 +12,7 @@ import copy
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,15 @@ import pymongo
 import pytest
 import yaml
 from kubernetes import client
-from tests.harness.chart import GROUP, ROOT, VERSION, Helm, condition, start_operator, wait_until
+from tests.harness.chart import (
+    GROUP,
+    ROOT,
+    VERSION,
+    Helm,
+    start_operator,
+    tenant_serving,
+    wait_until,
+)
 from tests.harness.images import Container, Images
 from tests.harness.kube import KubeCluster
 from tests.harness.mongo import FerretDBAuth
@@ -61,6 +70,7 @@ def test_the_operator_starts_a_real_runtime_pod_that_serves_a_chat(
     tmp_path: Path,
     images: Images,
     operators: list[Container],
+    record_property: Callable[[str, object], None],
 ) -> None:
     ns = k8s_namespace
     tenant, key, workflow = _examples()
@@ -88,19 +98,9 @@ def test_the_operator_starts_a_real_runtime_pod_that_serves_a_chat(
     with kube_cluster.api_client() as api:
         core, custom = client.CoreV1Api(api), client.CustomObjectsApi(api)
 
-        def get(plural: str, obj: str) -> dict[str, Any]:
-            return dict(custom.get_namespaced_custom_object(GROUP, VERSION, ns, plural, obj))
-
-        def ready() -> dict[str, Any] | None:
-            assert operator.running(), operator.logs()[-4000:]
-            t = get("tenants", name)
-            serving = condition(t, "Ready") == "True" and t["status"].get("workflows") == 1
-            return t if serving else None
-
-        # The Tenant is Ready only once its Deployment is available: a real pod passed its probes.
-        status = wait_until("the Tenant Ready with a real runtime pod", ready, timeout=300)[
-            "status"
-        ]
+        # Ready only once its Deployment is available: a real pod passed its probes.
+        serving = tenant_serving(custom, ns, name, operator)
+        status = wait_until("the Tenant Ready (a real pod Ready)", serving, timeout=300)["status"]
         pod = wait_until("one Ready runtime pod", lambda: _runtime_pod(core, ns, name), timeout=60)
         assert pod.spec.node_name == real_node.name
         assert re.fullmatch(r"198\.18\.0\.\d+", pod.status.pod_ip), pod.status.pod_ip
@@ -135,9 +135,10 @@ def test_the_operator_starts_a_real_runtime_pod_that_serves_a_chat(
         assert re.search(r"^Greeter: \S", proc.stdout, re.M), proc.stdout
         chat = re.search(r"^chat (\S+) ", proc.stdout, re.M)
         assert chat, proc.stdout
-        print(
-            f"real pod {pod.metadata.name} on {pod.spec.node_name} ({pod.status.pod_ip}) "
-            f"served chat {chat.group(1)} through {url}"
+        record_property(
+            "ran_for_real",
+            f"operator-made pod {pod.metadata.name} on {pod.spec.node_name} "
+            f"({pod.status.pod_ip}, {container.image}) served chat {chat[1]} via Service {url}",
         )
 
         # ...its events are in the tenant's own database, written with the tenant's user.

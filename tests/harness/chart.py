@@ -147,3 +147,23 @@ def start_operator(
         ],
     )
     return container, port
+
+
+def get_cr(custom: client.CustomObjectsApi, ns: str, plural: str, name: str) -> dict[str, Any]:
+    return dict(custom.get_namespaced_custom_object(GROUP, VERSION, ns, plural, name))
+
+
+def tenant_serving(
+    custom: client.CustomObjectsApi, ns: str, name: str, operator: Container, workflows: int = 1
+) -> Callable[[], dict[str, Any] | None]:
+    """A probe for `wait_until`: the Tenant once Ready and serving `workflows` Workflows (Ready
+    may come first; a Workflow joins the tenant's ConfigMap right after). Fails at once when
+    the operator container has exited."""
+
+    def probe() -> dict[str, Any] | None:
+        assert operator.running(), operator.logs()[-4000:]
+        t = get_cr(custom, ns, "tenants", name)
+        serving = condition(t, "Ready") == "True" and t["status"].get("workflows") == workflows
+        return t if serving else None
+
+    return probe

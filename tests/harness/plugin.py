@@ -15,6 +15,7 @@ import secrets
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -59,6 +60,21 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         build_bins("ferretdb")
     if "images" in used:
         _IMAGES.append(build_images())
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """What ran for real (images built, containers and pods that served a chat), from the
+    tests' `record_property("ran_for_real", ...)`: shown even by `pytest -q`."""
+    lines = [
+        str(value)
+        for report in terminalreporter.getreports("passed")
+        for key, value in report.user_properties
+        if key == "ran_for_real"
+    ]
+    if lines:
+        terminalreporter.section("ran for real")
+        for line in lines:
+            terminalreporter.line(line)
 
 
 @pytest.fixture(scope="session")
