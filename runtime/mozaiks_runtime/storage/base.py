@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import base64
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
@@ -28,6 +28,7 @@ ChatStatus = Literal["created", "running", "waiting", "idle", "completed", "fail
 ACTIVE_STATUSES: frozenset[str] = frozenset({"running", "waiting"})
 
 PendingKind = Literal["input", "ui_tool"]
+InboxKind = Literal["message", "stop"]
 PendingStatus = Literal["open", "answered", "expired", "cancelled"]
 GroupBy = Literal["day", "user", "workflow", "model"]
 
@@ -137,6 +138,19 @@ class UsageTotal:
 
 
 @dataclass(frozen=True, slots=True)
+class InboxItem:
+    """Something for a chat's run that any replica may leave and the lease holder acts on: a
+    user message queued behind the current run (`message`), or a request to stop it (`stop`)."""
+
+    app_id: str
+    chat_id: str
+    n: int  # the order within the chat's inbox (the store refuses a second item with one n)
+    kind: InboxKind
+    payload: Mapping[str, Any]
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class Lease:
     name: str
     owner: str
@@ -197,8 +211,14 @@ class Store(Protocol):
         last_agent: str | None = None,
         context: Mapping[str, Any] | None = None,
         add_tokens: int = 0,
+        workflow_version: str | None = None,
     ) -> ChatRecord | None:
         """Change the given fields (None = unchanged); returns the new record, None if absent."""
+
+    async def chats_in_status(
+        self, app_id: str, statuses: Collection[ChatStatus], limit: int = 500
+    ) -> list[ChatRecord]:
+        """Chats of the app in any of these statuses, oldest update first (the run sweeper)."""
 
     # Events
     async def append_events(
@@ -253,6 +273,31 @@ class Store(Protocol):
 
     async def release_lease(self, name: str, owner: str) -> None:
         """Give the lease up if `owner` holds it."""
+
+    async def held_leases(self, names: Sequence[str]) -> set[str]:
+        """Which of these leases someone holds now (not expired)."""
+
+    # Chat inboxes (queued messages, stop requests)
+    async def push_inbox(
+        self, app_id: str, chat_id: str, kind: InboxKind, payload: Mapping[str, Any]
+    ) -> InboxItem:
+        """Add an item after every item the chat's inbox holds, whichever replica adds it."""
+
+    async def list_inbox(
+        self, app_id: str, chat_ids: Sequence[str], kind: InboxKind | None = None
+    ) -> list[InboxItem]:
+        """The items of these chats (of one kind, or all), by chat then in order."""
+
+    async def remove_inbox(self, app_id: str, chat_id: str, n: int) -> bool:
+        """Take an item out; False when it was gone already (another replica took it)."""
+
+    # Workflow versions (what a chat is pinned to)
+    async def save_workflow_version(
+        self, app_id: str, name: str, version: str, definition: str
+    ) -> None:
+        """Keep a workflow's definition (JSON text) under its content hash; a no-op when kept."""
+
+    async def get_workflow_version(self, app_id: str, name: str, version: str) -> str | None: ...
 
 
 def encode_cursor(created_at: datetime, chat_id: str) -> str:

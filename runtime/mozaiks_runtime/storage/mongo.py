@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import weakref
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,6 +30,8 @@ from mozaiks_runtime.storage.base import (
     ChatRecord,
     ChatStatus,
     GroupBy,
+    InboxItem,
+    InboxKind,
     Lease,
     NewEvent,
     PendingRequest,
@@ -52,6 +55,7 @@ _GROUP_FIELDS: dict[str, str] = {
 _NO_ID = {"_id": False}
 DUPLICATE_KEY = 11000
 SEQ_HINTS = 10_000  # chats whose last seq is remembered
+INBOX_RETRIES = 32  # pushes racing for one chat's next n
 
 
 def _wrote_nothing_duplicate(exc: BulkWriteError) -> bool:
@@ -153,12 +157,15 @@ class MongoStore:
         last_agent: str | None = None,
         context: Mapping[str, Any] | None = None,
         add_tokens: int = 0,
+        workflow_version: str | None = None,
     ) -> ChatRecord | None:
         sets: Doc = {"updated_at": utcnow()}
         if status is not None:
             sets["status"] = status
         if last_agent is not None:
             sets["last_agent"] = last_agent
+        if workflow_version is not None:
+            sets["workflow_version"] = workflow_version
         if context is not None:
             sets["context"] = json.dumps(dict(context))
         async with self._chat_lock((app_id, chat_id)), _driver_errors():
@@ -168,6 +175,19 @@ class MongoStore:
                 return_document=ReturnDocument.AFTER,
             )
         return rows.chat_from(doc) if doc else None
+
+    async def chats_in_status(
+        self, app_id: str, statuses: Collection[ChatStatus], limit: int = 500
+    ) -> list[ChatRecord]:
+        query = {"app_id": app_id, "status": {"$in": list(statuses)}}
+        async with _driver_errors():
+            found = (
+                await self._db.chats.find(query, _NO_ID)
+                .sort("updated_at", ASCENDING)
+                .limit(limit)
+                .to_list()
+            )
+        return [rows.chat_from(d) for d in found]
 
     # Events
 
@@ -377,3 +397,88 @@ class MongoStore:
     async def release_lease(self, name: str, owner: str) -> None:
         async with _driver_errors():
             await self._db.leases.delete_one({"_id": name, "owner": owner})
+
+    async def held_leases(self, names: Sequence[str]) -> set[str]:
+        if not names:
+            return set()
+        query = {"_id": {"$in": list(names)}, "expires_at": {"$gt": utcnow()}}
+        async with _driver_errors():
+            found = await self._db.leases.find(query, {"_id": True}).to_list()
+        return {str(d["_id"]) for d in found}
+
+    # Chat inboxes
+
+    async def push_inbox(
+        self, app_id: str, chat_id: str, kind: InboxKind, payload: Mapping[str, Any]
+    ) -> InboxItem:
+        """The next n after the inbox's last; the unique index refuses an n another replica
+        took meanwhile, and the push reads the end again (as appends do)."""
+        now = utcnow()
+        text = json.dumps(dict(payload))
+        for _ in range(INBOX_RETRIES):
+            async with _driver_errors():
+                last = await self._db.inbox.find_one(
+                    {"app_id": app_id, "chat_id": chat_id},
+                    {"n": True, "_id": False},
+                    sort=[("n", DESCENDING)],
+                )
+            n = int(last["n"]) + 1 if last else 1
+            doc = {"app_id": app_id, "chat_id": chat_id, "n": n, "kind": kind, "payload": text}
+            try:
+                async with _driver_errors():
+                    await self._db.inbox.insert_one({**doc, "created_at": now})
+            except Conflict:
+                await asyncio.sleep(random.uniform(0, 0.005))  # spreads the racers out
+                continue
+            return InboxItem(app_id, chat_id, n, kind, dict(payload), now)
+        raise Conflict("the chat's inbox is too busy; try again")
+
+    async def list_inbox(
+        self, app_id: str, chat_ids: Sequence[str], kind: InboxKind | None = None
+    ) -> list[InboxItem]:
+        if not chat_ids:
+            return []
+        query: Doc = {"app_id": app_id, "chat_id": {"$in": list(chat_ids)}}
+        if kind is not None:
+            query["kind"] = kind
+        async with _driver_errors():
+            found = (
+                await self._db.inbox.find(query, _NO_ID)
+                .sort([("chat_id", ASCENDING), ("n", ASCENDING)])
+                .to_list()
+            )
+        return [
+            InboxItem(
+                app_id,
+                d["chat_id"],
+                d["n"],
+                d["kind"],
+                json.loads(d["payload"]),
+                rows.moment(d["created_at"]),
+            )
+            for d in found
+        ]
+
+    async def remove_inbox(self, app_id: str, chat_id: str, n: int) -> bool:
+        async with _driver_errors():
+            result = await self._db.inbox.delete_one({"app_id": app_id, "chat_id": chat_id, "n": n})
+        return result.deleted_count == 1
+
+    # Workflow versions
+
+    async def save_workflow_version(
+        self, app_id: str, name: str, version: str, definition: str
+    ) -> None:
+        doc = {"app_id": app_id, "name": name, "version": version, "definition": definition}
+        try:
+            async with _driver_errors():
+                await self._db.workflow_versions.insert_one({**doc, "created_at": utcnow()})
+        except Conflict:
+            pass  # kept already: a version's content never changes
+
+    async def get_workflow_version(self, app_id: str, name: str, version: str) -> str | None:
+        async with _driver_errors():
+            doc = await self._db.workflow_versions.find_one(
+                {"app_id": app_id, "name": name, "version": version}, _NO_ID
+            )
+        return str(doc["definition"]) if doc else None

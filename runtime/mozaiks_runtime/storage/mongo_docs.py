@@ -48,6 +48,17 @@ INDEXES: list[tuple[str, list[tuple[str, int]], Doc]] = [
         [("app_id", ASCENDING), ("user_id", ASCENDING), ("created_at", ASCENDING)],
         {"name": "usage_by_user"},
     ),
+    ("chats", [("app_id", ASCENDING), ("status", ASCENDING)], {"name": "chats_by_status"}),
+    (
+        "inbox",
+        [("app_id", ASCENDING), ("chat_id", ASCENDING), ("n", ASCENDING)],
+        {"unique": True, "name": "inbox_order"},
+    ),
+    (
+        "workflow_versions",
+        [("app_id", ASCENDING), ("name", ASCENDING), ("version", ASCENDING)],
+        {"unique": True, "name": "workflow_version_key"},
+    ),
 ]
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -23,6 +23,8 @@ from mozaiks_runtime.storage.base import (
     ChatRecord,
     ChatStatus,
     GroupBy,
+    InboxItem,
+    InboxKind,
     Lease,
     NewEvent,
     PendingRequest,
@@ -155,10 +157,15 @@ class SqliteStore:
         last_agent: str | None = None,
         context: Mapping[str, Any] | None = None,
         add_tokens: int = 0,
+        workflow_version: str | None = None,
     ) -> ChatRecord | None:
         sets = ["updated_at=?", "total_tokens=total_tokens+?"]
         args: list[Any] = [to_millis(utcnow()), add_tokens]
-        for column, value in (("status", status), ("last_agent", last_agent)):
+        for column, value in (
+            ("status", status),
+            ("last_agent", last_agent),
+            ("workflow_version", workflow_version),
+        ):
             if value is not None:
                 sets.append(f"{column}=?")
                 args.append(value)
@@ -171,6 +178,17 @@ class SqliteStore:
         )
         found = await self._write(lambda c: c.execute(sql, (*args, app_id, chat_id)).fetchall())
         return chat_row(found[0]) if found else None
+
+    async def chats_in_status(
+        self, app_id: str, statuses: Collection[ChatStatus], limit: int = 500
+    ) -> list[ChatRecord]:
+        wanted = list(statuses)
+        sql = (
+            f"SELECT {CHAT_COLUMNS} FROM chats WHERE app_id=? "
+            f"AND status IN ({','.join('?' * len(wanted))}) ORDER BY updated_at LIMIT ?"
+        )
+        found = await self._read(lambda c: c.execute(sql, (app_id, *wanted, limit)).fetchall())
+        return [chat_row(r) for r in found]
 
     # Events
 
@@ -330,3 +348,74 @@ class SqliteStore:
     async def release_lease(self, name: str, owner: str) -> None:
         sql = "DELETE FROM leases WHERE name=? AND owner=?"
         await self._write(lambda c: c.execute(sql, (name, owner)))
+
+    async def held_leases(self, names: Sequence[str]) -> set[str]:
+        wanted = list(names)
+        if not wanted:
+            return set()
+        sql = (
+            f"SELECT name FROM leases WHERE name IN ({','.join('?' * len(wanted))}) "
+            "AND expires_at>?"
+        )
+        now = to_millis(utcnow())
+        found = await self._read(lambda c: c.execute(sql, (*wanted, now)).fetchall())
+        return {name for (name,) in found}
+
+    # Chat inboxes
+
+    async def push_inbox(
+        self, app_id: str, chat_id: str, kind: InboxKind, payload: Mapping[str, Any]
+    ) -> InboxItem:
+        # One statement: SQLite's write lock orders pushes of every process on the file.
+        now = utcnow()
+        sql = (
+            "INSERT INTO inbox (app_id, chat_id, n, kind, payload, created_at) "
+            "SELECT ?, ?, COALESCE(MAX(n), 0) + 1, ?, ?, ? FROM inbox "
+            "WHERE app_id=? AND chat_id=? RETURNING n"
+        )
+        args = (app_id, chat_id, kind, json.dumps(dict(payload)), to_millis(now), app_id, chat_id)
+        found = await self._write(lambda c: c.execute(sql, args).fetchall())
+        return InboxItem(app_id, chat_id, int(found[0][0]), kind, dict(payload), now)
+
+    async def list_inbox(
+        self, app_id: str, chat_ids: Sequence[str], kind: InboxKind | None = None
+    ) -> list[InboxItem]:
+        wanted = list(chat_ids)
+        if not wanted:
+            return []
+        sql = (
+            "SELECT chat_id, n, kind, payload, created_at FROM inbox WHERE app_id=? "
+            f"AND chat_id IN ({','.join('?' * len(wanted))})"
+        )
+        args: list[Any] = [app_id, *wanted]
+        if kind is not None:
+            sql += " AND kind=?"
+            args.append(kind)
+        sql += " ORDER BY chat_id, n"
+        found = await self._read(lambda c: c.execute(sql, args).fetchall())
+        return [
+            InboxItem(app_id, chat, n, k, json.loads(p), from_millis(ts))
+            for chat, n, k, p, ts in found
+        ]
+
+    async def remove_inbox(self, app_id: str, chat_id: str, n: int) -> bool:
+        sql = "DELETE FROM inbox WHERE app_id=? AND chat_id=? AND n=?"
+        removed = await self._write(lambda c: c.execute(sql, (app_id, chat_id, n)).rowcount)
+        return bool(removed)
+
+    # Workflow versions
+
+    async def save_workflow_version(
+        self, app_id: str, name: str, version: str, definition: str
+    ) -> None:
+        sql = (
+            "INSERT INTO workflow_versions (app_id, name, version, definition, created_at) "
+            "VALUES (?,?,?,?,?) ON CONFLICT DO NOTHING"
+        )
+        args = (app_id, name, version, definition, to_millis(utcnow()))
+        await self._write(lambda c: c.execute(sql, args))
+
+    async def get_workflow_version(self, app_id: str, name: str, version: str) -> str | None:
+        sql = "SELECT definition FROM workflow_versions WHERE app_id=? AND name=? AND version=?"
+        row = await self._read(lambda c: c.execute(sql, (app_id, name, version)).fetchone())
+        return str(row[0]) if row else None

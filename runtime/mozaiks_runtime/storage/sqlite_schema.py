@@ -47,6 +47,15 @@ CREATE INDEX IF NOT EXISTS usage_by_time ON usage (app_id, created_at);
 CREATE INDEX IF NOT EXISTS usage_by_user ON usage (app_id, user_id, created_at);
 CREATE TABLE IF NOT EXISTS leases (
   name TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at INTEGER NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS chats_by_status ON chats (app_id, status, updated_at);
+CREATE TABLE IF NOT EXISTS inbox (
+  app_id TEXT NOT NULL, chat_id TEXT NOT NULL, n INTEGER NOT NULL, kind TEXT NOT NULL,
+  payload TEXT NOT NULL, created_at INTEGER NOT NULL,
+  PRIMARY KEY (app_id, chat_id, n)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS workflow_versions (
+  app_id TEXT NOT NULL, name TEXT NOT NULL, version TEXT NOT NULL, definition TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (app_id, name, version)) WITHOUT ROWID;
 """
 
 CHAT_COLUMNS = (
