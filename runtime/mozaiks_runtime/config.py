@@ -106,8 +106,12 @@ class Settings(BaseSettings):
     def _check_webhook_url(cls, url: str | None) -> str | None:
         if not url:
             return None
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        try:
+            parts = urlsplit(url)
+            _ = parts.port  # raises ValueError on a bad port
+        except ValueError:
+            parts = None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("must be an http(s) URL with a host")
         return url
 
