@@ -63,6 +63,7 @@ REASON_PAUSED: Final = "Paused"
 REASON_SECRET_MISSING: Final = "SecretMissing"  # noqa: S105  # a reason, not a secret
 REASON_DUPLICATE_APP_ID: Final = "DuplicateAppId"
 REASON_DUPLICATE_DATABASE: Final = "DuplicateDatabase"
+REASON_INVALID_WEBHOOK: Final = "InvalidWebhook"
 REASON_DATABASE_NOT_CONFIGURED: Final = "DatabaseNotConfigured"
 REASON_DATABASE_UNREACHABLE: Final = "DatabaseUnreachable"
 REASON_WORKFLOWS_TOO_LARGE: Final = "WorkflowsTooLarge"

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from mozaiks_operator import constants as c
 from mozaiks_operator.build.credentials import DatabaseCredentials, public_url
@@ -75,6 +76,26 @@ def check_claims(tenant: Tenant, claim: Claim, claims: Claims) -> None:
             )
 
 
+def check_webhook(tenant: Tenant) -> None:
+    """InvalidSpec unless spec.webhook.url is an http(s) URL with a host (what the runtime's
+    settings accept: a URL it would refuse must not reach the pods and crash-loop them)."""
+    webhook = tenant.spec.webhook
+    if webhook is not None and not _http_url(webhook.url):
+        raise InvalidSpec(
+            c.REASON_INVALID_WEBHOOK,
+            f"spec.webhook.url {webhook.url!r} is not an http(s) URL with a host",
+        )
+
+
+def _http_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # raises ValueError on a bad port
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
 async def check_secrets(kube: Kube, tenant: Tenant) -> dict[str, str]:
     """Every referenced Secret key exists; returns their values by spec path."""
     values: dict[str, str] = {}
@@ -118,6 +139,7 @@ async def ensure_database(ctx: Context, tenant: Tenant) -> DatabaseCredentials |
 
 async def _converge(ctx: Context, tenant: Tenant, claim: Claim, claims: Claims) -> Outcome:
     check_claims(tenant, claim, claims)
+    check_webhook(tenant)
     refs = await check_secrets(ctx.kube, tenant)
     creds = await ensure_database(ctx, tenant)
     bodies = await ctx.kube.list(c.WORKFLOW_KIND, tenant.namespace)

@@ -9,8 +9,9 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 from typing import Annotated, Any, Self
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -91,6 +92,29 @@ class Settings(BaseSettings):
     # calls); empty = same origin only. Tokens travel in headers, so no credentials mode.
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
+    # Completion webhooks (docs/webhooks.md): off unless a URL is set; the secret signs them.
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_max_outbox: int = Field(10_000, ge=1)  # when full, the oldest delivery is dropped
+    webhook_timeout_seconds: float = Field(10.0, gt=0)
+    webhook_max_attempts: int = Field(12, ge=1)  # then the delivery is dropped as dead
+    webhook_retry_base_seconds: float = Field(2.0, gt=0)  # first retry; doubles each time
+    webhook_retry_max_seconds: float = Field(600.0, gt=0)
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _check_webhook_url(cls, url: str | None) -> str | None:
+        if not url:
+            return None
+        try:
+            parts = urlsplit(url)
+            _ = parts.port  # raises ValueError on a bad port
+        except ValueError:
+            parts = None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http(s) URL with a host")
+        return url
+
     @model_validator(mode="before")
     @classmethod
     def _split_lists(cls, data: object) -> object:
@@ -109,6 +133,17 @@ class Settings(BaseSettings):
             raise ValueError(
                 "no JWT key source: set MOZAIKS_JWT_SECRET, MOZAIKS_JWT_PUBLIC_KEY or "
                 "MOZAIKS_JWT_JWKS_URL (or MOZAIKS_DEV_AUTH=true for local development only)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _check_webhook(self) -> Self:
+        if self.webhook_url and not (
+            self.webhook_secret and self.webhook_secret.get_secret_value()
+        ):
+            raise ValueError(
+                "MOZAIKS_WEBHOOK_SECRET is required when MOZAIKS_WEBHOOK_URL is set "
+                "(it signs every delivery)"
             )
         return self
 

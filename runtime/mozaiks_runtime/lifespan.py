@@ -26,6 +26,9 @@ from mozaiks_runtime.ratelimit import RateLimiter
 from mozaiks_runtime.storage.factory import build_store
 from mozaiks_runtime.usage.accounting import Accountant
 from mozaiks_runtime.usage.budgets import BudgetGuard
+from mozaiks_runtime.webhooks.body import NOTIFIED_EVENTS
+from mozaiks_runtime.webhooks.deliverer import Deliverer
+from mozaiks_runtime.webhooks.wiring import build_webhooks
 from mozaiks_runtime.workflows.registry import WorkflowRegistry
 
 log = logging.getLogger(__name__)
@@ -58,6 +61,7 @@ def build_lifespan(
         runs: RunManager | None = None
         journal: Journal | None = None
         sweeper: asyncio.Task[None] | None = None
+        deliverer: Deliverer | None = None
         try:
             await registry.start()
             for source, problems in registry.errors().items():
@@ -65,7 +69,9 @@ def build_lifespan(
             hub = Hub(settings.ws_queue_frames)
             budget = BudgetGuard(store, settings)
             pending = PendingRequests(store)
-            journal = Journal(store, hub)
+            webhooks = build_webhooks(store, settings, metrics)
+            notifier, deliverer = webhooks if webhooks is not None else (None, None)
+            journal = Journal(store, hub, on_stored=notifier, observed=frozenset(NOTIFIED_EVENTS))
             ports = RunPorts(
                 journal=journal,
                 pending=pending,
@@ -95,6 +101,8 @@ def build_lifespan(
                 budget=budget,
             )
             sweeper = asyncio.create_task(sweep_expired(store, settings.app_id), name="sweeper")
+            if deliverer is not None:
+                deliverer.start()  # sends what an earlier process left in the outbox, too
             # Everything loaded so far (modules, the engine, workflows) lives as long as the
             # process: keep it out of the collector's full passes, which otherwise walk it all
             # and pause every chat for tens of milliseconds.
@@ -110,6 +118,8 @@ def build_lifespan(
                 await runs.close()  # chats stay running/waiting: the next connect resumes them
             if journal is not None:
                 await journal.close()  # what the runs emitted reaches the store
+            if deliverer is not None:
+                await deliverer.stop()  # after the journal: its last deliveries are queued
             await registry.stop()
             await verifier.close()
             await store.close()

@@ -86,6 +86,18 @@ class Metrics:
             ["app", "workflow", "model", "kind"],
             registry=r,
         )
+        self.webhook_deliveries = Counter(
+            "mozaiks_webhook_deliveries",
+            "Webhook delivery attempts by outcome (delivered, failed: retried later, dead).",
+            ["outcome"],
+            registry=r,
+        )
+        self.webhook_outbox_dropped = Counter(
+            "mozaiks_webhook_outbox_dropped",
+            "Webhook deliveries dropped unsent by reason (full: the outbox bound, store_error).",
+            ["reason"],
+            registry=r,
+        )
         self._routes = _Bounded(max_label_values * 2)
         self._event_types = _Bounded(max_label_values)
         self._workflows = _Bounded(max_label_values)
@@ -118,6 +130,12 @@ class Metrics:
         self.model_latency.labels(model).observe(seconds)
         self.tokens.labels(app, workflow, model, "prompt").inc(prompt_tokens)
         self.tokens.labels(app, workflow, model, "completion").inc(completion_tokens)
+
+    def webhook_delivery(self, outcome: str) -> None:
+        self.webhook_deliveries.labels(outcome).inc()
+
+    def webhook_dropped(self, reason: str) -> None:
+        self.webhook_outbox_dropped.labels(reason).inc()
 
     def render(self) -> tuple[bytes, str]:
         """The exposition text and its content type, for the /metrics route."""

@@ -29,8 +29,8 @@ class DatabaseCredentials:
 def runtime_settings(tenant: Tenant) -> dict[str, str]:
     """Non-secret runtime settings (MOZAIKS_* names the runtime's Settings read); unset = omitted.
 
-    Secret values (LLM key, JWT key, Mongo URI) are not here: the Deployment takes them straight
-    from the Secrets that hold them.
+    Secret values (LLM key, JWT key, Mongo URI, webhook signing key) are not here: the Deployment
+    takes them straight from the Secrets that hold them.
     """
     spec = tenant.spec
     values: dict[str, str | int | bool | None] = {
@@ -47,6 +47,7 @@ def runtime_settings(tenant: Tenant) -> dict[str, str]:
         "MOZAIKS_RATE_LIMIT_MESSAGES_PER_MINUTE": spec.quotas.messages_per_minute,
         "MOZAIKS_RATE_LIMIT_NEW_CHATS_PER_MINUTE": spec.quotas.new_chats_per_minute,
         "MOZAIKS_PUBLIC_URL": public_url(tenant),
+        "MOZAIKS_WEBHOOK_URL": spec.webhook.url if spec.webhook else None,
     }
     out: dict[str, str] = {}
     for key, value in values.items():

@@ -78,6 +78,13 @@ class QuotaSpec(_Spec):
     new_chats_per_minute: int | None = None
 
 
+class WebhookSpec(_Spec):
+    """Where the runtime POSTs signed completion webhooks, and the Secret key that signs them."""
+
+    url: str
+    secret_ref: SecretKeyRef
+
+
 class TenantSpec(_Spec):
     app_id: str
     paused: bool = False
@@ -88,6 +95,7 @@ class TenantSpec(_Spec):
     ingress: IngressSpec | None = None
     database: DatabaseSpec = Field(default_factory=DatabaseSpec)
     quotas: QuotaSpec = Field(default_factory=QuotaSpec)
+    webhook: WebhookSpec | None = None
 
     @property
     def database_name(self) -> str:
@@ -105,6 +113,7 @@ class TenantSpec(_Spec):
             "auth.secretRef": self.auth.secret_ref,
             "auth.publicKeySecretRef": self.auth.public_key_secret_ref,
             "database.uriSecretRef": self.database.uri_secret_ref,
+            "webhook.secretRef": self.webhook.secret_ref if self.webhook else None,
         }
         return {path: r for path, r in refs.items() if r is not None}
 

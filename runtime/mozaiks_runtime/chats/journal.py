@@ -6,20 +6,27 @@ wait for the disk after every event (`emit` waits only when the chat's backlog i
 a burst of events becomes one write; it waits where it must (`append`: before asking the user,
 at the end of a run). Transient frames (token chunks) queue behind the events before them, so
 sockets see everything in the order the run produced it. Nothing reaches a socket unpersisted.
+
+An optional observer (`on_stored`, the webhooks' notifier) is awaited with the stored events of
+the `observed` types before they are published; batches with none of those cost one set lookup
+per event and no await.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+import logging
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from mozaiks_runtime.chats.events import Frame, stored_frame
 from mozaiks_runtime.chats.hub import Hub
 from mozaiks_runtime.storage.base import NewEvent, Store, StoredEvent
 
+log = logging.getLogger(__name__)
 ChatKey = tuple[str, str]
+StoredObserver = Callable[[Sequence[StoredEvent]], Awaitable[None]]
 MAX_BATCH = 500  # events per write
 BACKLOG = 16  # queued events per chat before `emit` waits for the disk
 
@@ -40,10 +47,20 @@ class _ChatQueue:
 
 
 class Journal:
-    def __init__(self, store: Store, hub: Hub, *, backlog: int = BACKLOG) -> None:
+    def __init__(
+        self,
+        store: Store,
+        hub: Hub,
+        *,
+        backlog: int = BACKLOG,
+        on_stored: StoredObserver | None = None,
+        observed: frozenset[str] = frozenset(),
+    ) -> None:
         self._store = store
         self._hub = hub
         self._backlog = backlog
+        self._on_stored = on_stored
+        self._observed = observed
         self._chats: dict[ChatKey, _ChatQueue] = {}
 
     async def append(
@@ -104,6 +121,8 @@ class Journal:
                 except Exception as exc:
                     self._fail(queue, batch, exc)
                     return
+                if self._on_stored is not None:
+                    await self._observe(stored)
                 for item, event in zip(batch, stored, strict=True):
                     self._hub.publish(key, stored_frame(event))
                     if item.done is not None and not item.done.done():
@@ -113,6 +132,17 @@ class Journal:
             queue.drain = None
             if not queue.items and queue.failure is None and self._chats.get(key) is queue:
                 del self._chats[key]
+
+    async def _observe(self, stored: list[StoredEvent]) -> None:
+        picked = [event for event in stored if event.type in self._observed]
+        if not picked:
+            return
+        assert self._on_stored is not None
+        try:
+            await self._on_stored(picked)
+        except Exception:
+            # The events are stored: an observer's bug must not stall the chat's log.
+            log.exception("observer of chat %s failed", stored[0].chat_id)
 
     @staticmethod
     def _fail(queue: _ChatQueue, batch: list[_Item], exc: Exception) -> None:

@@ -171,6 +171,21 @@ class ChatPage:
         return cls(chats, encode_cursor(chats[-1].created_at, chats[-1].chat_id))
 
 
+@dataclass(frozen=True, slots=True)
+class WebhookDelivery:
+    """One webhook POST waiting in the outbox (webhooks/). `id` is the idempotency id the
+    receiver sees in `Mozaiks-Delivery`; `body` is the JSON text that is signed and sent as is."""
+
+    id: str
+    app_id: str
+    event_type: str
+    body: str
+    created_at: datetime
+    next_attempt_at: datetime
+    attempts: int = 0  # failed attempts so far
+    last_error: str | None = None
+
+
 class Store(Protocol):
     """Persistence for chats, their event logs, pending requests, usage and leases.
 
@@ -298,6 +313,41 @@ class Store(Protocol):
         """Keep a workflow's definition (JSON text) under its content hash; a no-op when kept."""
 
     async def get_workflow_version(self, app_id: str, name: str, version: str) -> str | None: ...
+
+    # Webhook outbox
+    #
+    # At-least-once: a delivery leaves the outbox only when it was sent (or given up). Replicas
+    # share one outbox: `claim_deliveries` moves a due delivery's next_attempt_at forward only
+    # if nobody moved it first, so normally one replica sends it; a claimer that dies (or, on
+    # FerretDB, two claims racing across replicas) can lead to a second send of the same id.
+
+    async def enqueue_delivery(self, delivery: WebhookDelivery, *, max_outbox: int) -> list[str]:
+        """Insert a delivery (again with an id already queued: no-op). When the app's outbox then
+        holds more than `max_outbox`, the oldest deliveries (created_at) are deleted: their ids."""
+
+    async def claim_deliveries(
+        self, app_id: str, *, now: datetime, claim_seconds: float, limit: int
+    ) -> list[WebhookDelivery]:
+        """Up to `limit` due deliveries (next_attempt_at <= now), each claimed by moving its
+        next_attempt_at to now + claim_seconds; returns them as claimed, oldest first."""
+
+    async def reschedule_delivery(
+        self,
+        app_id: str,
+        delivery_id: str,
+        *,
+        next_attempt_at: datetime,
+        attempts: int,
+        last_error: str | None,
+    ) -> None:
+        """Set when the delivery is next due and its attempt count (after a failed attempt, or
+        to hand an unsent claim back); nothing when it is gone."""
+
+    async def delete_delivery(self, app_id: str, delivery_id: str) -> None:
+        """Remove a delivery (sent, or given up as dead); nothing when it is gone."""
+
+    async def count_deliveries(self, app_id: str) -> int:
+        """Deliveries in the app's outbox, due or not."""
 
 
 def encode_cursor(created_at: datetime, chat_id: str) -> str:

@@ -39,11 +39,21 @@ from mozaiks_runtime.storage.base import (
     StoredEvent,
     UsageRecord,
     UsageTotal,
+    WebhookDelivery,
     decode_cursor,
     from_millis,
     utcnow,
 )
-from mozaiks_runtime.storage.mongo_docs import INDEXES, chat_doc, event_doc, pending_doc, usage_doc
+from mozaiks_runtime.storage.mongo_docs import (
+    INDEXES,
+    OUTBOX,
+    OUTBOX_INDEXES,
+    chat_doc,
+    delivery_doc,
+    event_doc,
+    pending_doc,
+    usage_doc,
+)
 
 Doc = dict[str, Any]
 _GROUP_FIELDS: dict[str, str] = {
@@ -98,7 +108,7 @@ class MongoStore:
 
     async def start(self) -> None:
         async with _driver_errors():
-            for collection, keys, options in INDEXES:
+            for collection, keys, options in [*INDEXES, *OUTBOX_INDEXES]:
                 await self._db[collection].create_index(keys, **options)
 
     async def close(self) -> None:
@@ -482,3 +492,79 @@ class MongoStore:
                 {"app_id": app_id, "name": name, "version": version}, _NO_ID
             )
         return str(doc["definition"]) if doc else None
+
+    # Webhook outbox
+    #
+    # FerretDB applies a conditional update as a read then a write: two replicas claiming the
+    # same delivery at the same instant may both win, and both send it (at-least-once; the
+    # receiver dedupes on the id). One process claims from one task, so never twice here.
+
+    async def enqueue_delivery(self, delivery: WebhookDelivery, *, max_outbox: int) -> list[str]:
+        outbox = self._db[OUTBOX]
+        async with _driver_errors():
+            try:
+                await outbox.insert_one(delivery_doc(delivery))
+            except DuplicateKeyError:
+                return []  # queued already: the same event observed twice
+            excess = await outbox.count_documents({"app_id": delivery.app_id}) - max_outbox
+            if excess <= 0:
+                return []
+            oldest = (
+                await outbox.find({"app_id": delivery.app_id}, {"delivery_id": True, "_id": False})
+                .sort([("created_at", ASCENDING), ("delivery_id", ASCENDING)])
+                .limit(excess)
+                .to_list()
+            )
+            ids = [str(d["delivery_id"]) for d in oldest]
+            await outbox.delete_many({"app_id": delivery.app_id, "delivery_id": {"$in": ids}})
+        return ids
+
+    async def claim_deliveries(
+        self, app_id: str, *, now: datetime, claim_seconds: float, limit: int
+    ) -> list[WebhookDelivery]:
+        outbox = self._db[OUTBOX]
+        until = now + timedelta(seconds=claim_seconds)
+        claimed: list[WebhookDelivery] = []
+        async with _driver_errors():
+            due = (
+                await outbox.find({"app_id": app_id, "next_attempt_at": {"$lte": now}}, _NO_ID)
+                .sort([("next_attempt_at", ASCENDING), ("created_at", ASCENDING)])
+                .limit(limit)
+                .to_list()
+            )
+            for doc in due:
+                # Compare-and-set on the due time read: a replica that claimed it first moved it.
+                result = await outbox.update_one(
+                    {
+                        "app_id": app_id,
+                        "delivery_id": doc["delivery_id"],
+                        "next_attempt_at": doc["next_attempt_at"],
+                    },
+                    {"$set": {"next_attempt_at": until}},
+                )
+                if result.modified_count == 1:
+                    claimed.append(rows.delivery_from({**doc, "next_attempt_at": until}))
+        return sorted(claimed, key=lambda d: (d.created_at, d.id))
+
+    async def reschedule_delivery(
+        self,
+        app_id: str,
+        delivery_id: str,
+        *,
+        next_attempt_at: datetime,
+        attempts: int,
+        last_error: str | None,
+    ) -> None:
+        sets = {"next_attempt_at": next_attempt_at, "attempts": attempts, "last_error": last_error}
+        async with _driver_errors():
+            await self._db[OUTBOX].update_one(
+                {"app_id": app_id, "delivery_id": delivery_id}, {"$set": sets}
+            )
+
+    async def delete_delivery(self, app_id: str, delivery_id: str) -> None:
+        async with _driver_errors():
+            await self._db[OUTBOX].delete_one({"app_id": app_id, "delivery_id": delivery_id})
+
+    async def count_deliveries(self, app_id: str) -> int:
+        async with _driver_errors():
+            return await self._db[OUTBOX].count_documents({"app_id": app_id})

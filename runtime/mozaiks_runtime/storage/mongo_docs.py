@@ -10,7 +10,13 @@ from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
 
-from mozaiks_runtime.storage.base import ChatRecord, PendingRequest, StoredEvent, UsageRecord
+from mozaiks_runtime.storage.base import (
+    ChatRecord,
+    PendingRequest,
+    StoredEvent,
+    UsageRecord,
+    WebhookDelivery,
+)
 
 Doc = dict[str, Any]
 
@@ -122,4 +128,31 @@ def event_doc(event: StoredEvent) -> Doc:
         "type": event.type,
         "data": event.data_text(),
         "ts": event.timestamp,
+    }
+
+
+# Webhook outbox (storage/mongo.py: "Webhook outbox")
+
+OUTBOX = "webhook_outbox"
+OUTBOX_INDEXES: list[tuple[str, list[tuple[str, int]], Doc]] = [
+    (
+        OUTBOX,
+        [("app_id", ASCENDING), ("delivery_id", ASCENDING)],
+        {"unique": True, "name": "delivery_key"},
+    ),
+    (OUTBOX, [("app_id", ASCENDING), ("next_attempt_at", ASCENDING)], {"name": "delivery_due"}),
+    (OUTBOX, [("app_id", ASCENDING), ("created_at", ASCENDING)], {"name": "delivery_age"}),
+]
+
+
+def delivery_doc(delivery: WebhookDelivery) -> Doc:
+    return {
+        "app_id": delivery.app_id,
+        "delivery_id": delivery.id,
+        "event_type": delivery.event_type,
+        "body": delivery.body,
+        "created_at": delivery.created_at,
+        "next_attempt_at": delivery.next_attempt_at,
+        "attempts": delivery.attempts,
+        "last_error": delivery.last_error,
     }

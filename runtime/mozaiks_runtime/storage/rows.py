@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from mozaiks_runtime.storage.base import ChatRecord, PendingRequest, from_millis
+from mozaiks_runtime.storage.base import ChatRecord, PendingRequest, WebhookDelivery, from_millis
 
 
 def moment(value: Any) -> datetime:
@@ -54,4 +54,20 @@ def pending_from(row: Mapping[str, Any]) -> PendingRequest:
         status=row["status"],
         answer=json.loads(row["answer"]) if row.get("answer") is not None else None,
         answered_at=moment(answered) if answered is not None else None,
+    )
+
+
+# Webhook outbox
+
+
+def delivery_from(row: Mapping[str, Any]) -> WebhookDelivery:
+    return WebhookDelivery(
+        id=row["delivery_id"],
+        app_id=row["app_id"],
+        event_type=row["event_type"],
+        body=row["body"],
+        created_at=moment(row["created_at"]),
+        next_attempt_at=moment(row["next_attempt_at"]),
+        attempts=int(row.get("attempts") or 0),
+        last_error=row.get("last_error"),
     )

@@ -32,6 +32,7 @@ from mozaiks_runtime.storage.base import (
     StoredEvent,
     UsageRecord,
     UsageTotal,
+    WebhookDelivery,
     decode_cursor,
     from_millis,
     to_millis,
@@ -41,11 +42,15 @@ from mozaiks_runtime.storage.sqlite_checkpoints import WRITER_CHECKPOINT_PAGES, 
 from mozaiks_runtime.storage.sqlite_schema import (
     CACHED_STATEMENTS,
     CHAT_COLUMNS,
+    DELIVERY_COLUMNS,
     GROUP_COLUMNS,
+    OUTBOX_SCHEMA,
     PENDING_COLUMNS,
     SCHEMA,
     append_batch,
     chat_row,
+    delivery_row,
+    enqueue_delivery,
     pending_row,
 )
 from mozaiks_runtime.storage.sqlite_worker import SqliteWorker
@@ -76,6 +81,7 @@ class SqliteStore:
         conn.execute("PRAGMA busy_timeout=5000")
         conn.execute(f"PRAGMA wal_autocheckpoint={WRITER_CHECKPOINT_PAGES}")
         conn.executescript(SCHEMA)
+        conn.executescript(OUTBOX_SCHEMA)
         return conn
 
     async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
@@ -419,3 +425,50 @@ class SqliteStore:
         sql = "SELECT definition FROM workflow_versions WHERE app_id=? AND name=? AND version=?"
         row = await self._read(lambda c: c.execute(sql, (app_id, name, version)).fetchone())
         return str(row[0]) if row else None
+
+    # Webhook outbox
+
+    async def enqueue_delivery(self, delivery: WebhookDelivery, *, max_outbox: int) -> list[str]:
+        dropped: list[str] = await self._worker.submit(
+            lambda c: enqueue_delivery(c, delivery, max_outbox), write=True
+        )
+        return dropped
+
+    async def claim_deliveries(
+        self, app_id: str, *, now: datetime, claim_seconds: float, limit: int
+    ) -> list[WebhookDelivery]:
+        # One statement: atomic, and BEGIN IMMEDIATE keeps another process on the file out.
+        sql = (
+            "UPDATE webhook_outbox SET next_attempt_at=? WHERE app_id=? AND delivery_id IN ("
+            "SELECT delivery_id FROM webhook_outbox WHERE app_id=? AND next_attempt_at<=? "
+            f"ORDER BY next_attempt_at, created_at LIMIT ?) RETURNING {DELIVERY_COLUMNS}"
+        )
+        until = to_millis(now) + int(claim_seconds * 1000)
+        args = (until, app_id, app_id, to_millis(now), limit)
+        found = await self._write(lambda c: c.execute(sql, args).fetchall())
+        return sorted((delivery_row(r) for r in found), key=lambda d: (d.created_at, d.id))
+
+    async def reschedule_delivery(
+        self,
+        app_id: str,
+        delivery_id: str,
+        *,
+        next_attempt_at: datetime,
+        attempts: int,
+        last_error: str | None,
+    ) -> None:
+        sql = (
+            "UPDATE webhook_outbox SET next_attempt_at=?, attempts=?, last_error=? "
+            "WHERE app_id=? AND delivery_id=?"
+        )
+        args = (to_millis(next_attempt_at), attempts, last_error, app_id, delivery_id)
+        await self._write(lambda c: c.execute(sql, args))
+
+    async def delete_delivery(self, app_id: str, delivery_id: str) -> None:
+        sql = "DELETE FROM webhook_outbox WHERE app_id=? AND delivery_id=?"
+        await self._write(lambda c: c.execute(sql, (app_id, delivery_id)))
+
+    async def count_deliveries(self, app_id: str) -> int:
+        sql = "SELECT COUNT(*) FROM webhook_outbox WHERE app_id=?"
+        row = await self._read(lambda c: c.execute(sql, (app_id,)).fetchone())
+        return int(row[0])

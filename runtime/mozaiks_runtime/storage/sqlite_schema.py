@@ -16,6 +16,7 @@ from mozaiks_runtime.storage.base import (
     NewEvent,
     PendingRequest,
     StoredEvent,
+    WebhookDelivery,
     to_millis,
 )
 
@@ -170,3 +171,52 @@ def chat_row(row: Sequence[Any]) -> ChatRecord:
 
 def pending_row(row: Sequence[Any]) -> PendingRequest:
     return rows.pending_from(dict(zip(PENDING_COLUMNS.split(", "), row, strict=True)))
+
+
+# Webhook outbox (storage/sqlite.py: "Webhook outbox")
+
+OUTBOX_SCHEMA = """
+CREATE TABLE IF NOT EXISTS webhook_outbox (
+  app_id TEXT NOT NULL, delivery_id TEXT NOT NULL, event_type TEXT NOT NULL, body TEXT NOT NULL,
+  created_at INTEGER NOT NULL, next_attempt_at INTEGER NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT,
+  PRIMARY KEY (app_id, delivery_id)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS webhook_outbox_due ON webhook_outbox (app_id, next_attempt_at);
+CREATE INDEX IF NOT EXISTS webhook_outbox_age ON webhook_outbox (app_id, created_at, delivery_id);
+"""
+DELIVERY_COLUMNS = (
+    "app_id, delivery_id, event_type, body, created_at, next_attempt_at, attempts, last_error"
+)
+
+
+def enqueue_delivery(
+    c: sqlite3.Connection, delivery: WebhookDelivery, max_outbox: int
+) -> list[str]:
+    """Insert, then trim the app's outbox to `max_outbox` (oldest out); in one transaction."""
+    values = (
+        delivery.app_id,
+        delivery.id,
+        delivery.event_type,
+        delivery.body,
+        to_millis(delivery.created_at),
+        to_millis(delivery.next_attempt_at),
+        delivery.attempts,
+        delivery.last_error,
+    )
+    c.execute(
+        f"INSERT INTO webhook_outbox ({DELIVERY_COLUMNS}) VALUES ({','.join('?' * len(values))}) "
+        "ON CONFLICT DO NOTHING",
+        values,
+    )
+    # Newest first, skipping the `max_outbox` kept: what is left is the excess (LIMIT -1: all).
+    found = c.execute(
+        "DELETE FROM webhook_outbox WHERE app_id=? AND delivery_id IN ("
+        "SELECT delivery_id FROM webhook_outbox WHERE app_id=? "
+        "ORDER BY created_at DESC, delivery_id DESC LIMIT -1 OFFSET ?) RETURNING delivery_id",
+        (delivery.app_id, delivery.app_id, max_outbox),
+    ).fetchall()
+    return [str(row[0]) for row in found]
+
+
+def delivery_row(row: Sequence[Any]) -> WebhookDelivery:
+    return rows.delivery_from(dict(zip(DELIVERY_COLUMNS.split(", "), row, strict=True)))

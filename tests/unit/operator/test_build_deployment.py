@@ -36,6 +36,10 @@ FULL_SPEC: dict[str, Any] = {
         "newChatsPerMinute": 3,
     },
     "ingress": {"host": "acme.example", "tlsSecretName": "tls"},
+    "webhook": {
+        "url": "https://backend.example/hooks",
+        "secretRef": {"name": "hooks", "key": "signing-key"},
+    },
 }
 
 
@@ -69,6 +73,8 @@ def test_every_env_var_is_a_runtime_setting(make_tenant: MakeTenant) -> None:
         "MOZAIKS_RATE_LIMIT_MESSAGES_PER_MINUTE",
         "MOZAIKS_RATE_LIMIT_NEW_CHATS_PER_MINUTE",
         "MOZAIKS_PUBLIC_URL",
+        "MOZAIKS_WEBHOOK_URL",
+        "MOZAIKS_WEBHOOK_SECRET",
     ):
         assert expected in names
 
