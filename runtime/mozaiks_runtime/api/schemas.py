@@ -80,6 +80,18 @@ class SessionSummary(BaseModel):
 
 class SessionState(SessionSummary):
     pending: list[PendingOut]
+    current_workflow_version: str | None = Field(
+        description="The content hash served now (null: the workflow is no longer served); the "
+        "chat keeps running `workflow_version`, the one it is pinned to, until upgraded."
+    )
+    upgrade_available: bool
+
+
+class SessionUpgraded(BaseModel):
+    chat_id: str
+    workflow_version: str = Field(description="The content hash the chat is pinned to now.")
+    previous_version: str | None = Field(description="null: it was on this version already.")
+    upgraded: bool
 
 
 class SessionList(BaseModel):

@@ -39,6 +39,7 @@ UI_TOOL_DISMISS = "chat.ui_tool_dismiss"
 USAGE_DELTA = "chat.usage_delta"
 USAGE_SUMMARY = "chat.usage_summary"
 RUN_COMPLETE = "chat.run_complete"
+WORKFLOW_UPGRADED = "chat.workflow_upgraded"
 ERROR = "chat.error"
 # Transient kinds (no seq).
 CHAT_META = "chat_meta"

@@ -74,6 +74,10 @@ class RunManager:
         self._holding: set[ChatKey] = set()
         self._all: set[asyncio.Task[None]] = set()  # with runs that are only tidying up
 
+    async def record(self, chat: ChatRecord, new: Sequence[NewEvent]) -> None:
+        """Persist and publish events of a chat between runs (e.g. its workflow upgrade)."""
+        await self._ports.journal.append(chat.app_id, chat.chat_id, new)
+
     def is_running(self, key: ChatKey) -> bool:
         """A run of the chat is in this process (executing, or waiting for the lease)."""
         return key in self._tasks

@@ -10,45 +10,31 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any
 
 from mozaiks_runtime.auth.identity import Identity
+from mozaiks_runtime.chats import events
 from mozaiks_runtime.chats.pending import PendingRequests
+from mozaiks_runtime.chats.pinning import PinnedWorkflows, WorkflowSource
 from mozaiks_runtime.chats.runio import BudgetCheck, accepted_input, ui_tool_done
 from mozaiks_runtime.chats.runs import RunManager, RunPlan
 from mozaiks_runtime.errors import (
     Conflict,
     InputRequestNotFound,
     NotFound,
-    WorkflowNotFound,
 )
 from mozaiks_runtime.ratelimit import RateLimiter
 from mozaiks_runtime.storage.base import (
     ACTIVE_STATUSES,
     ChatPage,
     ChatRecord,
+    NewEvent,
     PendingRequest,
     Store,
     StoredEvent,
     utcnow,
 )
 from mozaiks_runtime.workflows.model import WorkflowDefinition
-
-
-class LoadedWorkflowLike(Protocol):
-    @property
-    def definition(self) -> WorkflowDefinition: ...
-
-    @property
-    def version(self) -> str: ...
-
-
-class WorkflowSource(Protocol):
-    """workflows/registry.py's WorkflowRegistry, as far as chats need it."""
-
-    def get(self, name: str) -> LoadedWorkflowLike | None: ...
-
-    def get_version(self, name: str, version: str) -> LoadedWorkflowLike | None: ...
 
 
 def new_chat_id() -> str:
@@ -68,7 +54,7 @@ class ChatService:
         budget: BudgetCheck | None = None,
     ) -> None:
         self._store = store
-        self._workflows = workflows
+        self._pinned = PinnedWorkflows(store, workflows)
         self._runs = runs
         self._pending = pending
         self._new_chats = new_chats
@@ -119,18 +105,40 @@ class ChatService:
         return await self._pending.open_for(chat.app_id, chat.chat_id)
 
     def workflow(self, name: str) -> WorkflowDefinition:
-        loaded = self._workflows.get(name)
-        if loaded is None:
-            raise WorkflowNotFound(f"unknown workflow {name!r}")
-        return loaded.definition
+        return self._pinned.current(name).definition
 
-    def workflow_of(self, chat: ChatRecord) -> WorkflowDefinition:
-        """The version the chat started with (the current one if that is gone)."""
-        loaded = self._workflows.get_version(chat.workflow_name, chat.workflow_version)
-        loaded = loaded or self._workflows.get(chat.workflow_name)
-        if loaded is None:
-            raise WorkflowNotFound(f"workflow {chat.workflow_name!r} is no longer served")
-        return loaded.definition
+    def current_version(self, name: str) -> str | None:
+        """The content hash of the version served now (None: the workflow is not served)."""
+        return self._pinned.current_version(name)
+
+    async def workflow_of(self, chat: ChatRecord) -> WorkflowDefinition:
+        """The exact version the chat is pinned to, on any replica, after any restart."""
+        return await self._pinned.definition(chat)
+
+    async def upgrade(self, identity: Identity, chat_id: str) -> tuple[ChatRecord, str | None]:
+        """Move the caller's chat to the workflow version served now; returns the chat and the
+        version it left (None when it was on the current one already: upgrading is idempotent).
+        Conflict while a run is going; WorkflowNotFound when the workflow is no longer served."""
+        chat = await self.get_chat(identity, chat_id)
+        current = self._pinned.current(chat.workflow_name)
+        if current.version == chat.workflow_version:
+            return chat, None
+        if self._runs.is_running((chat.app_id, chat.chat_id)) or chat.status in ACTIVE_STATUSES:
+            raise Conflict("a run is going; upgrade the chat when it ends")
+        await self._pinned.pin(chat.app_id, current)
+        moved = await self._store.update_chat(
+            chat.app_id, chat.chat_id, workflow_version=current.version
+        )
+        if moved is None:
+            raise NotFound("chat not found")
+        data = {
+            "from_version": chat.workflow_version,
+            "to_version": current.version,
+            "version": current.definition.version,
+            "by": identity.user_id,
+        }
+        await self._runs.record(moved, [NewEvent(events.WORKFLOW_UPGRADED, data)])
+        return moved, chat.workflow_version
 
     # Creating and starting
 
@@ -143,10 +151,8 @@ class ChatService:
         context: Mapping[str, Any] | None = None,
     ) -> tuple[ChatRecord, bool]:
         """The caller's chat `chat_id` (resumed) or a new one; returns it and whether it existed.
-        NotFound when it exists for someone else or for another workflow."""
-        loaded = self._workflows.get(workflow_name)
-        if loaded is None:
-            raise WorkflowNotFound(f"unknown workflow {workflow_name!r}")
+        NotFound when it exists for someone else or for another workflow. An existing chat opens
+        even when its workflow is no longer served: it runs the version it is pinned to."""
         if chat_id is not None:
             if not identity.may_use_chat(chat_id):
                 raise NotFound("chat not found")
@@ -157,8 +163,10 @@ class ChatService:
                 return existing, True
         elif identity.chat_id is not None:
             chat_id = identity.chat_id
+        loaded = self._pinned.current(workflow_name)
         self._new_chats.hit(f"{identity.app_id}/{identity.user_id}")
         await self._check_budget(identity)
+        await self._pinned.pin(identity.app_id, loaded)
         now = utcnow()
         chat = ChatRecord(
             app_id=identity.app_id,
@@ -187,7 +195,7 @@ class ChatService:
         key = (chat.app_id, chat.chat_id)
         if self._runs.is_running(key):
             return
-        workflow = self.workflow_of(chat)
+        workflow = await self.workflow_of(chat)
         if chat.status == "created" and workflow.startup_mode == "agent_driven":
             seq = seen_seq if seen_seq is not None else await self.last_seq(chat)
             plan = RunPlan(chat, workflow, workflow.initial_message, echo=False, expected_seq=seq)
@@ -227,7 +235,8 @@ class ChatService:
         fresh = await self.get_chat(identity, chat.chat_id)
         await self._check_budget(identity)
         seq = await self.last_seq(fresh)
-        plan = RunPlan(fresh, self.workflow_of(fresh), text, context=context, expected_seq=seq)
+        workflow = await self.workflow_of(fresh)
+        plan = RunPlan(fresh, workflow, text, context=context, expected_seq=seq)
         self._runs.start(plan)
 
     async def _check_budget(self, identity: Identity) -> None:
@@ -278,7 +287,7 @@ class ChatService:
         """The run that asked is gone (restart, other replica died): a new run continues from
         the history with the answer as the user's message."""
         fresh = await self._store.get_chat(chat.app_id, chat.chat_id) or chat
-        workflow = self.workflow_of(fresh)
+        workflow = await self.workflow_of(fresh)
         if request.kind == "input":
             password = bool(request.payload.get("password"))
             preamble = accepted_input(request.request_id, answer, password=password)

@@ -13,6 +13,7 @@ from mozaiks_runtime.ws.messages import (
     Pong,
     StartWorkflow,
     UiToolResponse,
+    UpgradeWorkflow,
     UserInputSubmit,
     parse_client,
 )
@@ -52,6 +53,9 @@ class Dispatcher:
             case ClientResume():
                 self._same_chat(message.chat_id)
                 await conn.resume(message.after)
+            case UpgradeWorkflow():
+                self._same_chat(message.chat_id)
+                conn.chat, _ = await self._service.upgrade(self._identity, conn.chat.chat_id)
             case StartWorkflow():
                 await self._start_workflow(message)
             case Ping():

@@ -56,6 +56,13 @@ class StartWorkflow(_Client):
     frontend_context: dict[str, Any] | None = None
 
 
+class UpgradeWorkflow(_Client):
+    """Move the chat to the workflow version served now (between runs)."""
+
+    type: Literal["chat.upgrade"]
+    chat_id: Id | None = None
+
+
 class Ping(_Client):
     type: Literal["ping"]
 
@@ -65,7 +72,7 @@ class Pong(_Client):
 
 
 ClientMessage = Annotated[
-    UserInputSubmit | UiToolResponse | ClientResume | StartWorkflow | Ping | Pong,
+    UserInputSubmit | UiToolResponse | ClientResume | StartWorkflow | UpgradeWorkflow | Ping | Pong,
     Field(discriminator="type"),
 ]
 _client_adapter: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
@@ -218,6 +225,13 @@ class WorkflowStartedData(_Data):
     user_id: str
 
 
+class WorkflowUpgradedData(_Data):
+    from_version: str = Field(description="The content hash the chat was pinned to.")
+    to_version: str = Field(description="The content hash it runs from now on.")
+    version: str = Field(description="The author's label of the new version.")
+    by: str = Field(description="The user who upgraded the chat.")
+
+
 class ErrorData(_Data):
     message: str
     error_code: str
@@ -244,6 +258,7 @@ SERVER_DATA: dict[str, type[BaseModel]] = {
     events.USAGE_DELTA: UsageDeltaData,
     events.USAGE_SUMMARY: UsageSummaryData,
     events.RUN_COMPLETE: RunCompleteData,
+    events.WORKFLOW_UPGRADED: WorkflowUpgradedData,
     events.RESUME_BOUNDARY: ResumeBoundaryData,
     events.WORKFLOW_STARTED: WorkflowStartedData,
     events.ERROR: ErrorData,

@@ -17,6 +17,7 @@ from mozaiks_runtime.api.schemas import (
     SessionList,
     SessionState,
     SessionSummary,
+    SessionUpgraded,
 )
 from mozaiks_runtime.errors import NotFound
 
@@ -73,7 +74,28 @@ async def get_session(chat: OwnedChatDep, service: ServiceDep) -> SessionState:
     last_seq = await service.last_seq(chat)
     pending = [PendingOut.of(r) for r in await service.open_requests(chat)]
     summary = SessionSummary.of(chat, last_seq=last_seq)
-    return SessionState(**summary.model_dump(), pending=pending)
+    current = service.current_version(chat.workflow_name)
+    return SessionState(
+        **summary.model_dump(),
+        pending=pending,
+        current_workflow_version=current,
+        upgrade_available=current is not None and current != chat.workflow_version,
+    )
+
+
+@router.post("/{chat_id}/upgrade")
+async def upgrade_session(
+    chat: OwnedChatDep, identity: IdentityDep, service: ServiceDep
+) -> SessionUpgraded:
+    """Move the chat to the workflow version served now (recorded in its log as
+    `chat.workflow_upgraded`); 409 while a run is going, 404 when the workflow is gone."""
+    moved, previous = await service.upgrade(identity, chat.chat_id)
+    return SessionUpgraded(
+        chat_id=moved.chat_id,
+        workflow_version=moved.workflow_version,
+        previous_version=previous,
+        upgraded=previous is not None,
+    )
 
 
 @router.get("/{chat_id}/events")
