@@ -55,6 +55,10 @@ class Conflict(MozaiksError):
     error_code = "CONFLICT"
 
 
+class NoActiveRun(Conflict):
+    error_code = "NO_ACTIVE_RUN"
+
+
 class WorkflowNotFound(NotFound):
     error_code = "WORKFLOW_NOT_FOUND"
 

@@ -87,6 +87,16 @@ class SessionState(SessionSummary):
     upgrade_available: bool
 
 
+class CancelRequest(BaseModel):
+    reason: str | None = Field(None, max_length=500)
+
+
+class SessionCancelled(BaseModel):
+    chat_id: str
+    status: str = Field(description="The chat's status now (`idle`: it takes the next message).")
+    cancelled: bool = Field(description="false: the last run had been cancelled already.")
+
+
 class SessionUpgraded(BaseModel):
     chat_id: str
     workflow_version: str = Field(description="The content hash the chat is pinned to now.")

@@ -39,6 +39,7 @@ UI_TOOL_DISMISS = "chat.ui_tool_dismiss"
 USAGE_DELTA = "chat.usage_delta"
 USAGE_SUMMARY = "chat.usage_summary"
 RUN_COMPLETE = "chat.run_complete"
+RUN_CANCELLED = "chat.run_cancelled"  # ends a cancelled run, in place of chat.run_complete
 WORKFLOW_UPGRADED = "chat.workflow_upgraded"
 ERROR = "chat.error"
 # Transient kinds (no seq).
@@ -152,6 +153,10 @@ def chat_meta_data(chat: ChatRecord, *, last_seq: int, exists: bool) -> dict[str
 
 def text_data(*, agent: str, content: str, role: str, visible: bool = True) -> dict[str, Any]:
     return {"agent": agent, "content": content, "role": role, "visible": visible}
+
+
+def cancelled_data(*, by: str, reason: str, agent: str | None) -> dict[str, Any]:
+    return {"by": by, "reason": reason, "agent": agent}
 
 
 def error_data(message: str, error_code: str) -> dict[str, str]:

@@ -11,7 +11,7 @@ import contextlib
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from mozaiks_runtime.chats import events
 from mozaiks_runtime.chats.events import RunScope
@@ -27,12 +27,19 @@ from mozaiks_runtime.errors import (
 )
 from mozaiks_runtime.logs import chat_context
 from mozaiks_runtime.metrics import Metrics
-from mozaiks_runtime.storage.base import ChatRecord, ChatStatus, NewEvent, Store
+from mozaiks_runtime.storage.base import (
+    ACTIVE_STATUSES,
+    ChatRecord,
+    ChatStatus,
+    NewEvent,
+    Store,
+)
 from mozaiks_runtime.workflows.model import WorkflowDefinition
 
 log = logging.getLogger(__name__)
 ChatKey = tuple[str, str]
 HISTORY_PAGE = 1000
+CANCELLED = ("cancelled", "RUN_CANCELLED", "the run was cancelled")  # _run's "a user stopped it"
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +80,48 @@ class RunManager:
         self._tasks: dict[ChatKey, asyncio.Task[None]] = {}
         self._holding: set[ChatKey] = set()
         self._all: set[asyncio.Task[None]] = set()  # with runs that are only tidying up
+        # The engine's part of each executing run, cancelled alone by a user's stop (the run's
+        # own task then writes the end of the run), and who asked for each stop and why.
+        self._engines: dict[ChatKey, asyncio.Task[RunOutcome]] = {}
+        self._stops: dict[ChatKey, Stop] = {}
+
+    def cancel(self, key: ChatKey, stop: Stop) -> bool:
+        """Stop the chat's run if this process executes it (False otherwise). The engine is
+        cancelled where it waits (an in-flight model request is abandoned; a tool already
+        running in a worker thread finishes, its result unused); the run then ends with
+        `chat.run_cancelled`. A second stop of the same run changes nothing."""
+        if key not in self._holding:
+            return False
+        self._stops.setdefault(key, stop)
+        engine = self._engines.get(key)
+        if engine is not None:
+            engine.cancel()
+        return True
+
+    async def cancel_unattended(
+        self, chat: ChatRecord, stop: Stop
+    ) -> Literal["cancelled", "elsewhere", "no_run"]:
+        """End a run that no process executes (its replica died, or it waits for an answer
+        since a restart): under the chat's lease, taken once. `elsewhere`: a live replica
+        holds the lease (the run is there)."""
+        lease = RunLease(
+            self._store,
+            name=lease_name(chat.app_id, chat.chat_id),
+            owner=self._replica_id,
+            ttl_seconds=self._lease_ttl,
+            on_lost=lambda: None,
+        )
+        if not await lease.try_acquire():
+            return "elsewhere"
+        async with lease:
+            fresh = await self._store.get_chat(chat.app_id, chat.chat_id)
+            if fresh is None or fresh.status not in ACTIVE_STATUSES:
+                return "no_run"
+            await cancel_open_requests(self._store, self._ports, fresh)
+            await self._store.update_chat(chat.app_id, chat.chat_id, status="idle")
+            data = events.cancelled_data(**stop.fields(), agent=fresh.last_agent)
+            await self.record(fresh, [NewEvent(events.RUN_CANCELLED, data)])
+        return "cancelled"
 
     async def record(self, chat: ChatRecord, new: Sequence[NewEvent]) -> None:
         """Persist and publish events of a chat between runs (e.g. its workflow upgrade)."""
@@ -197,6 +246,12 @@ class RunManager:
             start_agent=resume_agent,
         )
         outcome, failure = await self._run(request, io)
+        stop = self._stops.pop((chat.app_id, chat.chat_id), None)
+        if failure is CANCELLED and stop is not None:
+            await self._end_cancelled(chat, io, stop, agent)
+            self._free((chat.app_id, chat.chat_id), task)
+            self._count_run(plan, "cancelled")
+            return
         status = outcome.status if failure is None else failure[0]
         tail = []
         if failure is not None:
@@ -226,15 +281,38 @@ class RunManager:
         self._free((chat.app_id, chat.chat_id), task)
         self._count_run(plan, status)
 
+    async def _end_cancelled(self, chat: ChatRecord, io: ChatRunIO, stop: Stop, agent: str) -> None:
+        """A user stopped the run: its open questions close, the chat takes the next message.
+        What the run stored before the stop stays in the log."""
+        await cancel_open_requests(self._store, self._ports, chat)
+        await self._store.update_chat(chat.app_id, chat.chat_id, status="idle")
+        summary = io.tally.summary_data(chat_id=chat.chat_id, workflow_name=chat.workflow_name)
+        tail = [
+            NewEvent(events.USAGE_SUMMARY, summary),
+            NewEvent(events.RUN_CANCELLED, events.cancelled_data(**stop.fields(), agent=agent)),
+        ]
+        await self._ports.journal.append(chat.app_id, chat.chat_id, tail)
+
     async def _run(
         self, request: RunRequest, io: ChatRunIO
     ) -> tuple[RunOutcome, tuple[str, str, str] | None]:
         """The outcome, plus (status, error_code, message) when the run did not end normally.
-        Cancellation (shutdown, lost lease) propagates: the chat stays resumable."""
+        Cancellation of the run's own task (shutdown, lost lease, timeout) propagates: the chat
+        stays resumable; a user's stop cancels only the engine and gives `cancelled`."""
         stopped = RunOutcome(status="stopped")
+        key = (request.app_id, request.chat_id)
+        engine = asyncio.create_task(self._runner.run(request, io), name=f"engine:{key[1]}")
+        self._engines[key] = engine
+        if key in self._stops:  # stopped before the engine started
+            engine.cancel()
         try:
             async with asyncio.timeout(self._run_timeout):
-                return await self._runner.run(request, io), None
+                return await engine, None
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if (current is not None and current.cancelling()) or key not in self._stops:
+                raise
+            return stopped, CANCELLED
         except InputTimeout as exc:
             return stopped, ("timeout", exc.error_code, exc.message)
         except (BudgetExceeded, RateLimited) as exc:
@@ -247,6 +325,9 @@ class RunManager:
         except Exception:
             log.exception("run of chat %s crashed", request.chat_id)
             return RunOutcome(status="failed"), ("failed", "ENGINE_FAILED", "the workflow failed")
+        finally:
+            self._engines.pop(key, None)
+            engine.cancel()  # a no-op once it is done
 
     async def _history(self, chat: ChatRecord) -> tuple[list[HistoryMessage], str | None]:
         """The conversation so far, from the persisted messages and questions to the user; and
@@ -260,7 +341,7 @@ class RunManager:
                 agent = str(event.data.get("agent", ""))
                 if event.type == events.SELECT_SPEAKER:
                     unfinished = agent or unfinished
-                elif event.type == events.RUN_COMPLETE:
+                elif event.type in (events.RUN_COMPLETE, events.RUN_CANCELLED):
                     unfinished = None
                 elif event.type == events.TEXT:
                     content = str(event.data.get("content", ""))
@@ -280,6 +361,25 @@ class RunManager:
     def _count_run(self, plan: RunPlan, outcome: str) -> None:
         if self._metrics is not None:
             self._metrics.run(workflow=plan.workflow.name, outcome=outcome)
+
+
+@dataclass(frozen=True, slots=True)
+class Stop:
+    """Who stopped a run, and why (both end up in `chat.run_cancelled`)."""
+
+    by: str
+    reason: str
+
+    def fields(self) -> dict[str, str]:
+        return {"by": self.by, "reason": self.reason}
+
+
+async def cancel_open_requests(store: Store, ports: RunPorts, chat: ChatRecord) -> None:
+    """Close the questions a stopped run left open (nobody can answer them any more)."""
+    for request in await ports.pending.open_for(chat.app_id, chat.chat_id):
+        await store.resolve_pending(
+            chat.app_id, request.request_id, answer=None, status="cancelled"
+        )
 
 
 def final_status(outcome: RunOutcome, status: str) -> ChatStatus:

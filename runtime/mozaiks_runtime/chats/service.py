@@ -17,10 +17,11 @@ from mozaiks_runtime.chats import events
 from mozaiks_runtime.chats.pending import PendingRequests
 from mozaiks_runtime.chats.pinning import PinnedWorkflows, WorkflowSource
 from mozaiks_runtime.chats.runio import BudgetCheck, accepted_input, ui_tool_done
-from mozaiks_runtime.chats.runs import RunManager, RunPlan
+from mozaiks_runtime.chats.runs import RunManager, RunPlan, Stop
 from mozaiks_runtime.errors import (
     Conflict,
     InputRequestNotFound,
+    NoActiveRun,
     NotFound,
 )
 from mozaiks_runtime.ratelimit import RateLimiter
@@ -114,6 +115,28 @@ class ChatService:
     async def workflow_of(self, chat: ChatRecord) -> WorkflowDefinition:
         """The exact version the chat is pinned to, on any replica, after any restart."""
         return await self._pinned.definition(chat)
+
+    async def cancel(self, identity: Identity, chat_id: str, *, reason: str) -> bool:
+        """Stop the chat's current run; returns False when the last run was cancelled already
+        (a repeated cancel is not an error). NoActiveRun (409) when no run goes on; Conflict
+        when another live replica runs it (cancel there: the widget's socket reaches it)."""
+        chat = await self.get_chat(identity, chat_id)
+        key = (chat.app_id, chat.chat_id)
+        stop = Stop(by=identity.user_id, reason=reason or "cancelled by the user")
+        if self._runs.cancel(key, stop):
+            await self._runs.wait(key)  # until the run has written its end
+            return True
+        if chat.status in ACTIVE_STATUSES:
+            outcome = await self._runs.cancel_unattended(chat, stop)
+            if outcome == "cancelled":
+                return True
+            if outcome == "elsewhere":
+                raise Conflict("the run is on another replica; try again in a moment")
+        last = await self.last_seq(chat)
+        tail = await self._store.events_after(chat.app_id, chat.chat_id, max(0, last - 1), 1)
+        if tail and tail[-1].type == events.RUN_CANCELLED:
+            return False
+        raise NoActiveRun("no run is going on in this chat")
 
     async def upgrade(self, identity: Identity, chat_id: str) -> tuple[ChatRecord, str | None]:
         """Move the caller's chat to the workflow version served now; returns the chat and the

@@ -8,6 +8,7 @@ from mozaiks_runtime.chats.service import ChatService
 from mozaiks_runtime.errors import NotFound
 from mozaiks_runtime.ws.connection import Connection
 from mozaiks_runtime.ws.messages import (
+    CancelRun,
     ClientResume,
     Ping,
     Pong,
@@ -53,6 +54,10 @@ class Dispatcher:
             case ClientResume():
                 self._same_chat(message.chat_id)
                 await conn.resume(message.after)
+            case CancelRun():
+                self._same_chat(message.chat_id)
+                chat_id = conn.chat.chat_id
+                await self._service.cancel(self._identity, chat_id, reason=message.reason or "")
             case UpgradeWorkflow():
                 self._same_chat(message.chat_id)
                 conn.chat, _ = await self._service.upgrade(self._identity, conn.chat.chat_id)

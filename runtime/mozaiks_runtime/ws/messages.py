@@ -56,6 +56,14 @@ class StartWorkflow(_Client):
     frontend_context: dict[str, Any] | None = None
 
 
+class CancelRun(_Client):
+    """Stop the chat's current run (`chat.run_cancelled` ends it)."""
+
+    type: Literal["chat.cancel"]
+    chat_id: Id | None = None
+    reason: Annotated[str, Field(max_length=500)] | None = None
+
+
 class UpgradeWorkflow(_Client):
     """Move the chat to the workflow version served now (between runs)."""
 
@@ -72,7 +80,14 @@ class Pong(_Client):
 
 
 ClientMessage = Annotated[
-    UserInputSubmit | UiToolResponse | ClientResume | StartWorkflow | UpgradeWorkflow | Ping | Pong,
+    UserInputSubmit
+    | UiToolResponse
+    | ClientResume
+    | StartWorkflow
+    | CancelRun
+    | UpgradeWorkflow
+    | Ping
+    | Pong,
     Field(discriminator="type"),
 ]
 _client_adapter: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
@@ -225,6 +240,12 @@ class WorkflowStartedData(_Data):
     user_id: str
 
 
+class RunCancelledData(_Data):
+    by: str = Field(description="The user who stopped the run.")
+    reason: str
+    agent: str | None = Field(description="The agent whose turn it was.")
+
+
 class WorkflowUpgradedData(_Data):
     from_version: str = Field(description="The content hash the chat was pinned to.")
     to_version: str = Field(description="The content hash it runs from now on.")
@@ -259,6 +280,7 @@ SERVER_DATA: dict[str, type[BaseModel]] = {
     events.USAGE_SUMMARY: UsageSummaryData,
     events.RUN_COMPLETE: RunCompleteData,
     events.WORKFLOW_UPGRADED: WorkflowUpgradedData,
+    events.RUN_CANCELLED: RunCancelledData,
     events.RESUME_BOUNDARY: ResumeBoundaryData,
     events.WORKFLOW_STARTED: WorkflowStartedData,
     events.ERROR: ErrorData,

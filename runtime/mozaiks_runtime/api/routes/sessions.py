@@ -9,10 +9,12 @@ from fastapi import APIRouter, Query, Request, Response, status
 from mozaiks_runtime.api.deps import IdentityDep, OwnedChatDep, ServiceDep, SettingsDep
 from mozaiks_runtime.api.links import ws_url
 from mozaiks_runtime.api.schemas import (
+    CancelRequest,
     CreateSession,
     EventOut,
     EventPage,
     PendingOut,
+    SessionCancelled,
     SessionCreated,
     SessionList,
     SessionState,
@@ -81,6 +83,22 @@ async def get_session(chat: OwnedChatDep, service: ServiceDep) -> SessionState:
         current_workflow_version=current,
         upgrade_available=current is not None and current != chat.workflow_version,
     )
+
+
+@router.post("/{chat_id}/cancel")
+async def cancel_session(
+    chat: OwnedChatDep,
+    identity: IdentityDep,
+    service: ServiceDep,
+    body: CancelRequest | None = None,
+) -> SessionCancelled:
+    """Stop the chat's current run: it ends with `chat.run_cancelled` (who and why), its open
+    questions close and the chat takes the next message. 409 `NO_ACTIVE_RUN` when no run goes
+    on; repeating a cancel answers 200 with `cancelled: false`."""
+    reason = body.reason if body is not None and body.reason else ""
+    cancelled = await service.cancel(identity, chat.chat_id, reason=reason)
+    now = await service.get_chat(identity, chat.chat_id)
+    return SessionCancelled(chat_id=now.chat_id, status=now.status, cancelled=cancelled)
 
 
 @router.post("/{chat_id}/upgrade")
