@@ -3,6 +3,9 @@ the host-page API and events, and the example workflows run to completion."""
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 import pytest
 from playwright.async_api import expect
 
@@ -210,3 +213,34 @@ async def test_schema_forms_answer_typed_values_and_unknown_components_still_ren
     reply = page.locator(".mzk-msg--agent .mzk-msg__body").last
     for fragment in ('"guests": 3', '"meal": "fish"', '"vegetarian": true', '"acknowledged": true'):
         await expect(reply).to_contain_text(fragment)
+
+
+async def test_stop_cancels_the_run_and_the_chat_takes_the_next_message(
+    session: BrowserSession, runtime: RuntimeProcess
+) -> None:
+    page = session.page
+    await open_dev_page(page, runtime)
+    chat_id = await start_chat(page, "hello")
+    await expect(page.locator(".mzk-input-request")).to_contain_text("What is your name?")
+    stop = page.locator(".mzk-stop")
+    await expect(stop).to_be_visible()  # the run waits for the user: it can be stopped
+    await stop.click()
+
+    notice = page.locator("[data-run-status=cancelled]")
+    await expect(notice).to_have_text("The run was cancelled.")
+    await expect(stop).to_be_hidden()
+    events = await stored_events(runtime, chat_id)
+    assert events[-1]["type"] == "chat.run_cancelled"
+    assert events[-1]["data"]["reason"] == "stopped in the chat window"
+    assert "chat.run_complete" not in [e["type"] for e in events]
+
+    await send_message(page, "Ada")  # the chat is ready for the next message: a new run
+    cancelled_at = events[-1]["seq"]
+    later: list[dict[str, Any]] = []
+    for _ in range(100):
+        later = [e for e in await stored_events(runtime, chat_id) if e["seq"] > cancelled_at]
+        if len(later) >= 2:
+            break
+        await asyncio.sleep(0.1)
+    assert [e["type"] for e in later][:2] == ["chat.text", "chat.run_start"]
+    assert session.probe.page_errors == []

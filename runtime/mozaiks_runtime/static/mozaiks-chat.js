@@ -316,7 +316,16 @@
         placeholder: "Type a message…",
       });
       this.sendButton = el("button", { class: "mzk-send", type: "submit", text: "Send" });
-      const row = el("div", { class: "mzk-composer__row" }, [this.input, this.sendButton]);
+      // Shown while a run goes on: asks the runtime to cancel it (chat.cancel).
+      this.stopButton = el("button", {
+        class: "mzk-stop",
+        type: "button",
+        text: "Stop",
+        hidden: true,
+        "aria-label": "Stop the assistant",
+        onclick: () => this.cancelRun(),
+      });
+      const row = el("div", { class: "mzk-composer__row" }, [this.input, this.stopButton, this.sendButton]);
       this.composer = el("form", { class: "mzk-composer", onsubmit: (ev) => this.onSubmit(ev) }, [this.promptNode, row]);
       return this.composer;
     }
@@ -599,6 +608,7 @@
       }
       this.connectedOnce = true;
       if (data.status && data.status !== "running") this.root.setAttribute("data-chat-status", data.status);
+      this.setRunning(data.status === "running" || data.status === "waiting");
     }
 
     // ── rendering: messages ──
@@ -726,8 +736,30 @@
       this.activity.textContent = text || "";
     }
 
+    setRunning(running) {
+      this.stopButton.hidden = !running;
+      this.stopButton.disabled = false;
+    }
+
+    cancelRun() {
+      this.stopButton.disabled = true; // one request; the run's end hides the button
+      this.send({ type: "chat.cancel", chat_id: this.chat ? this.chat.chatId : undefined, reason: "stopped in the chat window" });
+    }
+
+    onRunCancelled(data) {
+      this.setActivity(null);
+      this.setRunning(false);
+      this.setPendingInput(null);
+      this.unlockBusyCards();
+      const node = this.showNotice("The run was cancelled.", "done");
+      node.setAttribute("data-run-status", "cancelled");
+      if (data.reason) node.title = String(data.reason);
+      this.root.setAttribute("data-chat-status", "idle");
+    }
+
     onRunComplete(data) {
       this.setActivity(null);
+      this.setRunning(false);
       const status = data.status || "completed";
       const words = {
         completed: "The assistant has finished.",
@@ -1122,6 +1154,7 @@
     chat_meta: ChatWidget.prototype.onChatMeta,
     "chat.run_start": function (data) {
       this.setActivity(`${data.agent || "The assistant"} is working…`);
+      this.setRunning(true);
     },
     "chat.select_speaker": function (data) {
       this.setActivity(`${data.agent || "The assistant"} is thinking…`);
@@ -1139,6 +1172,7 @@
     "ack.ui_tool_response": ChatWidget.prototype.onUiToolAck,
     "chat.usage_delta": ChatWidget.prototype.onUsageDelta,
     "chat.run_complete": ChatWidget.prototype.onRunComplete,
+    "chat.run_cancelled": ChatWidget.prototype.onRunCancelled,
     "chat.error": ChatWidget.prototype.onError,
     ping: function () {
       this.send({ type: "pong" });
