@@ -16,6 +16,7 @@ from mozaiks_runtime.auth.verify import TokenVerifier
 from mozaiks_runtime.chats.hub import Hub
 from mozaiks_runtime.chats.journal import Journal
 from mozaiks_runtime.chats.pending import PendingRequests, sweep_expired
+from mozaiks_runtime.chats.pinning import PinnedWorkflows
 from mozaiks_runtime.chats.runio import RunPorts
 from mozaiks_runtime.chats.runs import RunManager
 from mozaiks_runtime.chats.service import ChatService
@@ -80,10 +81,12 @@ def build_lifespan(
                 input_timeout_seconds=settings.input_timeout_seconds,
                 ui_tool_timeout_seconds=settings.ui_tool_timeout_seconds,
             )
+            pinned = PinnedWorkflows(store, registry)
             runs = RunManager(
                 store=store,
                 runner=runner_factory(settings),
                 ports=ports,
+                workflows=pinned,
                 replica_id=settings.replica_id,
                 lease_ttl_seconds=settings.lease_ttl_seconds,
                 run_timeout_seconds=settings.run_timeout_seconds,
@@ -93,7 +96,7 @@ def build_lifespan(
             state.hub, state.budget, state.runs = hub, budget, runs
             state.chats = ChatService(
                 store=store,
-                workflows=registry,
+                workflows=pinned,
                 runs=runs,
                 pending=pending,
                 new_chats=RateLimiter(settings.rate_limit_new_chats_per_minute),

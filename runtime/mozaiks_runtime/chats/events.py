@@ -47,6 +47,7 @@ CHAT_META = "chat_meta"
 TEXT_CHUNK = "chat.text_chunk"
 RESUME_BOUNDARY = "chat.resume_boundary"
 WORKFLOW_STARTED = "chat.workflow_started"
+MESSAGE_QUEUED = "chat.message_queued"  # a message waits for the current run (double-texting)
 ACK_UI_TOOL = "ack.ui_tool_response"
 PING = "ping"
 PONG = "pong"

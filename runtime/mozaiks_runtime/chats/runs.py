@@ -16,6 +16,7 @@ from typing import Any, Literal
 from mozaiks_runtime.chats import events
 from mozaiks_runtime.chats.events import RunScope
 from mozaiks_runtime.chats.lease import RunLease, lease_name
+from mozaiks_runtime.chats.pinning import PinnedWorkflows
 from mozaiks_runtime.chats.runio import ChatRunIO, RunPorts
 from mozaiks_runtime.engine.base import HistoryMessage, Runner, RunOutcome, RunRequest
 from mozaiks_runtime.errors import (
@@ -48,7 +49,7 @@ class RunPlan:
     as the user's unless `echo` is off), and events to write first (e.g. a late input ack)."""
 
     chat: ChatRecord
-    workflow: WorkflowDefinition
+    workflow: WorkflowDefinition | None  # None: the chat's pinned one, loaded under the lease
     user_message: str | None = None
     echo: bool = True
     preamble: Sequence[NewEvent] = ()
@@ -56,6 +57,8 @@ class RunPlan:
     # The chat's last seq when the plan was made: if it moved before the lease was won (another
     # replica went on with the chat meanwhile), the plan is stale and is dropped.
     expected_seq: int | None = None
+    # Run the oldest message of the chat's inbox (double-texting: enqueue, interrupt).
+    take_queued: bool = False
 
 
 class RunManager:
@@ -65,6 +68,7 @@ class RunManager:
         store: Store,
         runner: Runner,
         ports: RunPorts,
+        workflows: PinnedWorkflows,
         replica_id: str,
         lease_ttl_seconds: float,
         run_timeout_seconds: float,
@@ -73,6 +77,7 @@ class RunManager:
         self._store = store
         self._runner = runner
         self._ports = ports
+        self._workflows = workflows
         self._replica_id = replica_id
         self._lease_ttl = lease_ttl_seconds
         self._run_timeout = run_timeout_seconds
@@ -184,13 +189,39 @@ class RunManager:
                     if await self._stale(plan):
                         log.info("chat %s moved on elsewhere; plan dropped", chat.chat_id)
                         return
+                    if plan.take_queued:
+                        queued = await self._queued_plan(chat)
+                        if queued is None:
+                            return
+                        plan = queued
                     self._holding.add((chat.app_id, chat.chat_id))
                     await self._execute(plan, task)
+                # Messages queued while it ran start the next run (after the lease is free, so
+                # that a message pushed as this run ended is seen here or by its sender).
+                if plan.workflow is not None and plan.workflow.on_new_message != "reject":
+                    self.drain(chat)
         except Conflict:
             log.info("chat %s runs on another replica", chat.chat_id)
         except Exception:
             # The run's own failures are reported in _execute; this is the store failing.
             log.exception("run of chat %s could not finish its bookkeeping", chat.chat_id)
+
+    def drain(self, chat: ChatRecord) -> None:
+        """Run the chat's queued messages, one run each, unless this process runs it now."""
+        self.start(RunPlan(chat, None, take_queued=True))
+
+    async def _queued_plan(self, chat: ChatRecord) -> RunPlan | None:
+        """The oldest queued message of the chat as a plan, taken out of the inbox (once, even
+        when several replicas try); None when the inbox holds none."""
+        for item in await self._store.list_inbox(chat.app_id, [chat.chat_id], "message"):
+            if not await self._store.remove_inbox(chat.app_id, chat.chat_id, item.n):
+                continue
+            fresh = await self._store.get_chat(chat.app_id, chat.chat_id) or chat
+            workflow = await self._workflows.definition(fresh)
+            context = item.payload.get("context")
+            text = str(item.payload.get("text", ""))
+            return RunPlan(fresh, workflow, text, context=context if context else None)
+        return None
 
     async def _acquire(self, lease: RunLease) -> None:
         """Wait for a lease held elsewhere for up to one and a half TTLs: a crashed replica's
@@ -209,6 +240,7 @@ class RunManager:
 
     async def _execute(self, plan: RunPlan, task: asyncio.Task[None]) -> None:
         chat, journal = plan.chat, self._ports.journal
+        workflow = plan.workflow or await self._workflows.definition(chat)
         scope = RunScope(chat.chat_id, chat.app_id, chat.user_id, chat.workflow_name)
         history, unfinished = await self._history(chat)
         # A run killed mid-turn resumes with the agent it was on, not the one the last
@@ -223,7 +255,7 @@ class RunManager:
                     events.text_data(agent="user", content=plan.user_message, role="user"),
                 )
             )
-        agent = resume_agent or plan.workflow.start_agent
+        agent = resume_agent or workflow.start_agent
         opening.append(NewEvent(events.RUN_START, {"agent": agent}))
         await journal.append(chat.app_id, chat.chat_id, opening)
         self._count_run(plan, "started")
@@ -239,10 +271,10 @@ class RunManager:
             chat_id=chat.chat_id,
             app_id=chat.app_id,
             user_id=chat.user_id,
-            workflow=plan.workflow,
+            workflow=workflow,
             history=history,
             user_message=plan.user_message,
-            context={**plan.workflow.context_variables, **chat.context, **(plan.context or {})},
+            context={**workflow.context_variables, **chat.context, **(plan.context or {})},
             start_agent=resume_agent,
         )
         outcome, failure = await self._run(request, io)
@@ -360,7 +392,7 @@ class RunManager:
 
     def _count_run(self, plan: RunPlan, outcome: str) -> None:
         if self._metrics is not None:
-            self._metrics.run(workflow=plan.workflow.name, outcome=outcome)
+            self._metrics.run(workflow=plan.chat.workflow_name, outcome=outcome)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from typing import Any
 from mozaiks_runtime.auth.identity import Identity
 from mozaiks_runtime.chats import events
 from mozaiks_runtime.chats.pending import PendingRequests
-from mozaiks_runtime.chats.pinning import PinnedWorkflows, WorkflowSource
+from mozaiks_runtime.chats.pinning import PinnedWorkflows
 from mozaiks_runtime.chats.runio import BudgetCheck, accepted_input, ui_tool_done
 from mozaiks_runtime.chats.runs import RunManager, RunPlan, Stop
 from mozaiks_runtime.errors import (
@@ -47,7 +47,7 @@ class ChatService:
         self,
         *,
         store: Store,
-        workflows: WorkflowSource,
+        workflows: PinnedWorkflows,
         runs: RunManager,
         pending: PendingRequests,
         new_chats: RateLimiter,
@@ -55,7 +55,7 @@ class ChatService:
         budget: BudgetCheck | None = None,
     ) -> None:
         self._store = store
-        self._pinned = PinnedWorkflows(store, workflows)
+        self._pinned = workflows
         self._runs = runs
         self._pending = pending
         self._new_chats = new_chats
@@ -235,8 +235,10 @@ class ChatService:
         text: str,
         request_id: str | None = None,
         context: Mapping[str, Any] | None = None,
-    ) -> None:
-        """Answer the given (or the open) input request, else start the next run."""
+    ) -> int | None:
+        """Answer the given (or the open) input request, else start the next run; while a run
+        goes on, what the workflow's `on_new_message` says (a queued message's place, or
+        Conflict)."""
         self._messages.hit(f"{identity.app_id}/{identity.user_id}")
         if request_id is None:
             open_inputs = [r for r in await self.open_requests(chat) if r.kind == "input"]
@@ -252,15 +254,42 @@ class ChatService:
             )
             if not waiting:
                 await self._continue_after_restart(chat, request, text)
-            return
-        if self._runs.is_running((chat.app_id, chat.chat_id)):
-            raise Conflict("the workflow is busy; wait for its question")
+            return None
+        key = (chat.app_id, chat.chat_id)
         fresh = await self.get_chat(identity, chat.chat_id)
+        workflow = await self.workflow_of(fresh)
+        here = self._runs.is_running(key)
+        if here or (fresh.status == "running" and workflow.on_new_message != "reject"):
+            return await self._while_running(identity, fresh, workflow, text, context)
         await self._check_budget(identity)
         seq = await self.last_seq(fresh)
-        workflow = await self.workflow_of(fresh)
         plan = RunPlan(fresh, workflow, text, context=context, expected_seq=seq)
         self._runs.start(plan)
+        return None
+
+    async def _while_running(
+        self,
+        identity: Identity,
+        chat: ChatRecord,
+        workflow: WorkflowDefinition,
+        text: str,
+        context: Mapping[str, Any] | None,
+    ) -> int:
+        """Double-texting: a message while a run goes on, as the workflow's `on_new_message`
+        says. Returns the message's place in the chat's queue (1: next)."""
+        policy = workflow.on_new_message
+        if policy == "reject":
+            raise Conflict("the workflow is busy; wait for its question")
+        await self._check_budget(identity)
+        payload = {"text": text, "context": dict(context or {}), "user_id": identity.user_id}
+        item = await self._store.push_inbox(chat.app_id, chat.chat_id, "message", payload)
+        key = (chat.app_id, chat.chat_id)
+        if policy == "interrupt":
+            self._runs.cancel(key, Stop(by=identity.user_id, reason="interrupted by a new message"))
+        if not self._runs.is_running(key):
+            self._runs.drain(chat)  # the run ended meanwhile (or runs elsewhere: its end drains)
+        queued = await self._store.list_inbox(chat.app_id, [chat.chat_id], "message")
+        return 1 + sum(1 for q in queued if q.n < item.n)
 
     async def _check_budget(self, identity: Identity) -> None:
         """Refuse a new chat or run up front (BudgetExceeded: HTTP 429 / chat.error) rather than

@@ -196,6 +196,12 @@ class WorkflowDefinition(_Model):
     display_name: str | None = Field(None, max_length=128)
     description: str = Field("", max_length=4096)
     startup_mode: Literal["agent_driven", "user_driven"] = "user_driven"
+    on_new_message: Literal["reject", "enqueue", "interrupt"] = Field(
+        "reject",
+        description="A user message while a run goes on: `reject` it (CONFLICT), `enqueue` it "
+        "(it starts the next run, in the order the messages arrived, whichever replica took "
+        "them), or `interrupt` (cancel the run, then start the next with this message).",
+    )
     initial_message: str | None = Field(
         None,
         max_length=20_000,

@@ -33,13 +33,19 @@ class Dispatcher:
         match message:
             case UserInputSubmit():
                 self._same_chat(message.chat_id)
-                await self._service.submit_input(
+                position = await self._service.submit_input(
                     self._identity,
                     conn.chat,
                     text=message.text,
                     request_id=message.input_request_id,
                     context=message.context,
                 )
+                if position is not None:
+                    workflow = await self._service.workflow_of(conn.chat)
+                    queued = {"position": position, "policy": workflow.on_new_message}
+                    await conn.send(
+                        events.transient(events.MESSAGE_QUEUED, queued, chat_id=conn.chat.chat_id)
+                    )
             case UiToolResponse():
                 await self._service.answer_ui_tool(
                     self._identity,

@@ -240,6 +240,11 @@ class WorkflowStartedData(_Data):
     user_id: str
 
 
+class MessageQueuedData(_Data):
+    position: int = Field(description="1: the message starts the next run.")
+    policy: Literal["enqueue", "interrupt"]
+
+
 class RunCancelledData(_Data):
     by: str = Field(description="The user who stopped the run.")
     reason: str
@@ -281,6 +286,7 @@ SERVER_DATA: dict[str, type[BaseModel]] = {
     events.RUN_COMPLETE: RunCompleteData,
     events.WORKFLOW_UPGRADED: WorkflowUpgradedData,
     events.RUN_CANCELLED: RunCancelledData,
+    events.MESSAGE_QUEUED: MessageQueuedData,
     events.RESUME_BOUNDARY: ResumeBoundaryData,
     events.WORKFLOW_STARTED: WorkflowStartedData,
     events.ERROR: ErrorData,
