@@ -83,6 +83,10 @@ class Settings(BaseSettings):
     # Replicas
     replica_id: str = Field(default_factory=socket.gethostname)
     lease_ttl_seconds: float = Field(30.0, gt=1)
+    # How often each replica looks for runs a dead process left (resumed once its lease expires)
+    # and for stops other replicas left for the runs it executes.
+    orphan_sweep_seconds: float = Field(5.0, gt=0)
+    stop_poll_seconds: float = Field(1.0, gt=0)
 
     # Serving
     dev_page: bool = False  # the dev page at / (on in `make run`)

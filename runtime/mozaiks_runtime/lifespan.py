@@ -4,7 +4,6 @@ lives on `app.state` (nothing is created at import time)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -20,6 +19,7 @@ from mozaiks_runtime.chats.pinning import PinnedWorkflows
 from mozaiks_runtime.chats.runio import RunPorts
 from mozaiks_runtime.chats.runs import RunManager
 from mozaiks_runtime.chats.service import ChatService
+from mozaiks_runtime.chats.sweeper import RunSweeper
 from mozaiks_runtime.config import Settings
 from mozaiks_runtime.engine.base import Runner
 from mozaiks_runtime.metrics import Metrics
@@ -61,7 +61,7 @@ def build_lifespan(
         verifier = TokenVerifier(settings)
         runs: RunManager | None = None
         journal: Journal | None = None
-        sweeper: asyncio.Task[None] | None = None
+        sweepers: list[asyncio.Task[None]] = []
         deliverer: Deliverer | None = None
         try:
             await registry.start()
@@ -103,7 +103,18 @@ def build_lifespan(
                 messages=RateLimiter(settings.rate_limit_messages_per_minute),
                 budget=budget,
             )
-            sweeper = asyncio.create_task(sweep_expired(store, settings.app_id), name="sweeper")
+            run_sweeper = RunSweeper(
+                store=store,
+                runs=runs,
+                pending=pending,
+                app_id=settings.app_id,
+                sweep_seconds=settings.orphan_sweep_seconds,
+                stop_seconds=settings.stop_poll_seconds,
+            )
+            sweepers = [
+                asyncio.create_task(sweep_expired(store, settings.app_id), name="pending-sweeper"),
+                asyncio.create_task(run_sweeper.run_forever(), name="run-sweeper"),
+            ]
             if deliverer is not None:
                 deliverer.start()  # sends what an earlier process left in the outbox, too
             # Everything loaded so far (modules, the engine, workflows) lives as long as the
@@ -113,10 +124,9 @@ def build_lifespan(
             yield
         finally:
             state.draining = True
-            if sweeper is not None:
+            for sweeper in sweepers:  # before the runs: nothing resumes while they stop
                 sweeper.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await sweeper
+            await asyncio.gather(*sweepers, return_exceptions=True)
             if runs is not None:
                 await runs.close()  # chats stay running/waiting: the next connect resumes them
             if journal is not None:

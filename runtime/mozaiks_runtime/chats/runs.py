@@ -1,7 +1,8 @@
 """Runs of workflows, one tracked task per chat, each under the chat's lease and a deadline.
 
 A run outlives the socket that started it. Shutdown cancels runs and leaves their chats
-`running`/`waiting`; the next connect (on any replica) resumes them from the persisted history.
+`running`/`waiting`; whichever replica's sweeper first takes the expired lease resumes them from
+the persisted history, with or without a client (chats/sweeper.py).
 """
 
 from __future__ import annotations
@@ -59,6 +60,9 @@ class RunPlan:
     expected_seq: int | None = None
     # Run the oldest message of the chat's inbox (double-texting: enqueue, interrupt).
     take_queued: bool = False
+    # Resume a run nobody executes (the sweeper): one try at the lease, and dropped unless the
+    # chat, read again under the lease, still has a run to resume.
+    orphan: bool = False
 
 
 class RunManager:
@@ -89,6 +93,10 @@ class RunManager:
         # own task then writes the end of the run), and who asked for each stop and why.
         self._engines: dict[ChatKey, asyncio.Task[RunOutcome]] = {}
         self._stops: dict[ChatKey, Stop] = {}
+
+    def held(self) -> list[ChatKey]:
+        """The chats whose runs this process executes now."""
+        return list(self._holding)
 
     def cancel(self, key: ChatKey, stop: Stop) -> bool:
         """Stop the chat's run if this process executes it (False otherwise). The engine is
@@ -184,9 +192,13 @@ class RunManager:
         )
         try:
             with chat_context(chat.chat_id):  # every log line of the run names its chat
-                await self._acquire(lease)
+                if plan.orphan:
+                    if not await lease.try_acquire():
+                        return  # a live replica runs it, or another sweeper got there first
+                else:
+                    await self._acquire(lease)
                 async with lease:
-                    if await self._stale(plan):
+                    if await self._stale(plan) or (plan.orphan and not await self._orphaned(chat)):
                         log.info("chat %s moved on elsewhere; plan dropped", chat.chat_id)
                         return
                     if plan.take_queued:
@@ -194,11 +206,12 @@ class RunManager:
                         if queued is None:
                             return
                         plan = queued
+                    await self._drop_stale_stops(chat)
                     self._holding.add((chat.app_id, chat.chat_id))
-                    await self._execute(plan, task)
+                    workflow = await self._execute(plan, task)
                 # Messages queued while it ran start the next run (after the lease is free, so
                 # that a message pushed as this run ended is seen here or by its sender).
-                if plan.workflow is not None and plan.workflow.on_new_message != "reject":
+                if workflow.on_new_message != "reject":
                     self.drain(chat)
         except Conflict:
             log.info("chat %s runs on another replica", chat.chat_id)
@@ -223,6 +236,30 @@ class RunManager:
             return RunPlan(fresh, workflow, text, context=context if context else None)
         return None
 
+    async def request_stop(self, chat: ChatRecord, stop: Stop) -> bool:
+        """Stop the chat's run wherever it executes: here at once, on another live replica
+        through the chat's inbox (its holder reads stops every second). False when no process
+        holds the chat's lease (no run goes on, or nobody executes it)."""
+        key = (chat.app_id, chat.chat_id)
+        if self.cancel(key, stop):
+            return True
+        if not await self._store.held_leases([lease_name(*key)]):
+            return False
+        await self._store.push_inbox(chat.app_id, chat.chat_id, "stop", stop.fields())
+        return True
+
+    async def _orphaned(self, chat: ChatRecord) -> bool:
+        """Read again under the lease: the chat still has a run nobody finished."""
+        fresh = await self._store.get_chat(chat.app_id, chat.chat_id)
+        if fresh is None or fresh.status not in ACTIVE_STATUSES:
+            return False
+        return not await self._ports.pending.open_for(chat.app_id, chat.chat_id)
+
+    async def _drop_stale_stops(self, chat: ChatRecord) -> None:
+        """Stops left for a run that ended before its holder read them must not stop this one."""
+        for item in await self._store.list_inbox(chat.app_id, [chat.chat_id], "stop"):
+            await self._store.remove_inbox(chat.app_id, chat.chat_id, item.n)
+
     async def _acquire(self, lease: RunLease) -> None:
         """Wait for a lease held elsewhere for up to one and a half TTLs: a crashed replica's
         lease expires in one, a live replica keeps renewing it (then Conflict)."""
@@ -238,7 +275,8 @@ class RunManager:
             return False
         return await self._store.last_seq(plan.chat.app_id, plan.chat.chat_id) != plan.expected_seq
 
-    async def _execute(self, plan: RunPlan, task: asyncio.Task[None]) -> None:
+    async def _execute(self, plan: RunPlan, task: asyncio.Task[None]) -> WorkflowDefinition:
+        """Run the plan to its end; returns the workflow it ran."""
         chat, journal = plan.chat, self._ports.journal
         workflow = plan.workflow or await self._workflows.definition(chat)
         scope = RunScope(chat.chat_id, chat.app_id, chat.user_id, chat.workflow_name)
@@ -283,7 +321,7 @@ class RunManager:
             await self._end_cancelled(chat, io, stop, agent)
             self._free((chat.app_id, chat.chat_id), task)
             self._count_run(plan, "cancelled")
-            return
+            return workflow
         status = outcome.status if failure is None else failure[0]
         tail = []
         if failure is not None:
@@ -312,6 +350,7 @@ class RunManager:
         await journal.append(chat.app_id, chat.chat_id, tail)
         self._free((chat.app_id, chat.chat_id), task)
         self._count_run(plan, status)
+        return workflow
 
     async def _end_cancelled(self, chat: ChatRecord, io: ChatRunIO, stop: Stop, agent: str) -> None:
         """A user stopped the run: its open questions close, the chat takes the next message.

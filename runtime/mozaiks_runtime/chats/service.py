@@ -7,6 +7,8 @@ module decides when a run starts, continues after an answer, or resumes after a 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import uuid
 from collections.abc import Mapping
@@ -36,6 +38,8 @@ from mozaiks_runtime.storage.base import (
     utcnow,
 )
 from mozaiks_runtime.workflows.model import WorkflowDefinition
+
+REMOTE_STOP_WAIT_SECONDS = 10.0
 
 
 def new_chat_id() -> str:
@@ -118,8 +122,8 @@ class ChatService:
 
     async def cancel(self, identity: Identity, chat_id: str, *, reason: str) -> bool:
         """Stop the chat's current run; returns False when the last run was cancelled already
-        (a repeated cancel is not an error). NoActiveRun (409) when no run goes on; Conflict
-        when another live replica runs it (cancel there: the widget's socket reaches it)."""
+        (a repeated cancel is not an error). NoActiveRun (409) when no run goes on. A run on
+        another live replica gets the stop through the store and ends within a second or two."""
         chat = await self.get_chat(identity, chat_id)
         key = (chat.app_id, chat.chat_id)
         stop = Stop(by=identity.user_id, reason=reason or "cancelled by the user")
@@ -130,13 +134,25 @@ class ChatService:
             outcome = await self._runs.cancel_unattended(chat, stop)
             if outcome == "cancelled":
                 return True
-            if outcome == "elsewhere":
-                raise Conflict("the run is on another replica; try again in a moment")
+            if outcome == "elsewhere" and await self._runs.request_stop(chat, stop):
+                await self._until_run_ends(chat)
+                return True
         last = await self.last_seq(chat)
         tail = await self._store.events_after(chat.app_id, chat.chat_id, max(0, last - 1), 1)
         if tail and tail[-1].type == events.RUN_CANCELLED:
             return False
         raise NoActiveRun("no run is going on in this chat")
+
+    async def _until_run_ends(self, chat: ChatRecord) -> None:
+        """Wait (bounded) for a run stopped on another replica to write its end; past the bound
+        the stop stays queued for its holder, which applies it when it reads it."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(REMOTE_STOP_WAIT_SECONDS):
+                while True:
+                    fresh = await self._store.get_chat(chat.app_id, chat.chat_id)
+                    if fresh is None or fresh.status not in ACTIVE_STATUSES:
+                        return
+                    await asyncio.sleep(0.1)
 
     async def upgrade(self, identity: Identity, chat_id: str) -> tuple[ChatRecord, str | None]:
         """Move the caller's chat to the workflow version served now; returns the chat and the
@@ -285,7 +301,8 @@ class ChatService:
         item = await self._store.push_inbox(chat.app_id, chat.chat_id, "message", payload)
         key = (chat.app_id, chat.chat_id)
         if policy == "interrupt":
-            self._runs.cancel(key, Stop(by=identity.user_id, reason="interrupted by a new message"))
+            stop = Stop(by=identity.user_id, reason="interrupted by a new message")
+            await self._runs.request_stop(chat, stop)
         if not self._runs.is_running(key):
             self._runs.drain(chat)  # the run ended meanwhile (or runs elsewhere: its end drains)
         queued = await self._store.list_inbox(chat.app_id, [chat.chat_id], "message")

@@ -25,7 +25,7 @@ from mozaiks_runtime.errors import BadRequest
 ChatStatus = Literal["created", "running", "waiting", "idle", "completed", "failed"]
 # created: nothing ran yet; running: a run holds the lease; waiting: a run waits for the user;
 # idle: a run ended and the chat takes a new message; completed/failed: the workflow ended.
-ACTIVE_STATUSES: frozenset[str] = frozenset({"running", "waiting"})
+ACTIVE_STATUSES: frozenset[ChatStatus] = frozenset({"running", "waiting"})
 
 PendingKind = Literal["input", "ui_tool"]
 InboxKind = Literal["message", "stop"]

@@ -1,5 +1,6 @@
 """Workflows: add, update, invalid update (the last valid version stays served), delete; a
-definition that fails the schema and a Workflow naming a Tenant that does not exist."""
+definition that fails the schema (an unknown double-texting policy too) and a Workflow naming a
+Tenant that does not exist."""
 
 from __future__ import annotations
 
@@ -91,6 +92,8 @@ def test_workflow_bad_input(api: Api, operators: Operators, k8s_namespace: str) 
     api.create(
         workflow(ns, "orphan", tenant_name="nobody", definition={**DEFINITION, "name": "orphan"})
     )
+    rollback = {**DEFINITION, "name": "bad-policy", "on_new_message": "rollback"}
+    api.create(workflow(ns, "bad-policy", definition=rollback))
     operators.start(ns)
     wait_applied(api, ns)
 
@@ -99,6 +102,9 @@ def test_workflow_bad_input(api: Api, operators: Operators, k8s_namespace: str) 
     served = api.condition("Workflow", ns, "never-valid", "Served") or {}
     assert served["status"] == "False" and served["reason"] == "SchemaInvalid"
     assert "lastValid" not in (api.get("Workflow", ns, "never-valid") or {})["status"]
+
+    policy = wait_condition(api, "Workflow", ns, "bad-policy", "Valid", "SchemaInvalid")
+    assert "$.on_new_message" in policy["message"] and "rollback" in policy["message"]
 
     orphan = wait_condition(api, "Workflow", ns, "orphan", "Served", "TenantNotFound")
     assert orphan["message"] == "Tenant 'nobody' not found in this namespace"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import os
 import random
 
 from mozaiks_runtime.config import Settings
@@ -85,4 +86,5 @@ class ScriptedRunner:
 
 
 def build_runner(settings: Settings) -> ScriptedRunner:
-    return ScriptedRunner()
+    # Process tests slow the stream down to kill a replica mid-run (test-only variable).
+    return ScriptedRunner(stream_delay=float(os.environ.get("SCRIPTED_STREAM_DELAY", STREAM_DELAY)))
