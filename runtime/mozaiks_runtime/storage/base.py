@@ -186,6 +186,60 @@ class WebhookDelivery:
     last_error: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class DeletedRows:
+    """What a deletion removed, per kind (chat deletion, retention, erasure)."""
+
+    chats: int = 0
+    events: int = 0
+    pending: int = 0
+    inbox: int = 0
+    usage: int = 0  # per-call usage rows (folded into daily rollups first, never lost)
+
+    def __add__(self, other: DeletedRows) -> DeletedRows:
+        return DeletedRows(*(a + b for a, b in zip(self.counts(), other.counts(), strict=True)))
+
+    def counts(self) -> tuple[int, int, int, int, int]:
+        return (self.chats, self.events, self.pending, self.inbox, self.usage)
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(zip(DELETED_KINDS, self.counts(), strict=True))
+
+
+DELETED_KINDS = ("chats", "events", "pending", "inbox", "usage")
+ERASED_USER = ""  # whom the usage rollups of an erased user are attributed to
+
+
+@dataclass(frozen=True, slots=True)
+class UsageRollup:
+    """Per-call usage folded by (user, workflow, model, day) when its chat is deleted: billing
+    totals survive the deletion of the detail (chat, agent, time of each call)."""
+
+    app_id: str
+    user_id: str  # ERASED_USER once the user was erased
+    workflow_name: str
+    model: str
+    day: str  # YYYY-MM-DD (UTC); counted at the day's start by time-bounded queries
+    prompt_tokens: int
+    completion_tokens: int
+    cost: float
+    calls: int
+
+
+@dataclass(frozen=True, slots=True)
+class ErasureAudit:
+    """One user erasure, as kept in the append-only audit: who asked, whose data, how much and
+    the SHA-256 of what was erased; never the content."""
+
+    audit_id: str
+    app_id: str
+    user_id: str
+    requested_by: str
+    counts: Mapping[str, int]
+    sha256: str
+    erased_at: datetime
+
+
 class Store(Protocol):
     """Persistence for chats, their event logs, pending requests, usage and leases.
 
@@ -348,6 +402,34 @@ class Store(Protocol):
 
     async def count_deliveries(self, app_id: str) -> int:
         """Deliveries in the app's outbox, due or not."""
+
+    # Deletion, retention, erasure (by exact keys: app_id plus chat ids or one user id)
+
+    async def delete_chats(
+        self, app_id: str, chat_ids: Sequence[str], *, keep_user: bool = True
+    ) -> DeletedRows:
+        """Remove these chats with their events, pending requests, inbox items and per-call
+        usage; the usage is first folded into rollups (UsageRollup), attributed to the chat's
+        user, or to ERASED_USER when `keep_user` is False. Chats absent count nothing. Safe
+        to repeat after a crash: the chat row goes last and a fold is never counted twice."""
+
+    async def idle_chats(self, app_id: str, before: datetime, limit: int) -> list[ChatRecord]:
+        """Chats not running or waiting whose last update is before `before`, oldest first."""
+
+    async def usage_of_chat(self, app_id: str, chat_id: str) -> list[UsageRecord]:
+        """The chat's per-call usage, oldest first."""
+
+    async def usage_rollups(self, app_id: str, user_id: str) -> list[UsageRollup]:
+        """The user's rollups, by day, workflow and model (one row per key)."""
+
+    async def anonymize_rollups(self, app_id: str, user_id: str) -> int:
+        """Attribute the user's rollups to ERASED_USER; returns how many rows moved."""
+
+    async def append_audit(self, audit: ErasureAudit) -> None:
+        """Keep an erasure's audit record; records are never changed or removed."""
+
+    async def list_audit(self, app_id: str, *, limit: int = 50) -> list[ErasureAudit]:
+        """The app's erasure audit, newest first."""
 
 
 def encode_cursor(created_at: datetime, chat_id: str) -> str:

@@ -26,9 +26,12 @@ from mozaiks_runtime import jsontext
 from mozaiks_runtime.errors import Conflict, StorageUnavailable
 from mozaiks_runtime.storage import rows
 from mozaiks_runtime.storage.base import (
+    ERASED_USER,
     ChatPage,
     ChatRecord,
     ChatStatus,
+    DeletedRows,
+    ErasureAudit,
     GroupBy,
     InboxItem,
     InboxKind,
@@ -38,12 +41,14 @@ from mozaiks_runtime.storage.base import (
     PendingStatus,
     StoredEvent,
     UsageRecord,
+    UsageRollup,
     UsageTotal,
     WebhookDelivery,
     decode_cursor,
     from_millis,
     utcnow,
 )
+from mozaiks_runtime.storage.erasure_rows import audit_from, chunks, merge_rollups
 from mozaiks_runtime.storage.mongo_docs import (
     INDEXES,
     OUTBOX,
@@ -53,6 +58,13 @@ from mozaiks_runtime.storage.mongo_docs import (
     event_doc,
     pending_doc,
     usage_doc,
+)
+from mozaiks_runtime.storage.mongo_erasure import (
+    AUDIT,
+    ERASURE_INDEXES,
+    ROLLUPS,
+    audit_doc,
+    delete_chats,
 )
 
 Doc = dict[str, Any]
@@ -108,7 +120,7 @@ class MongoStore:
 
     async def start(self) -> None:
         async with _driver_errors():
-            for collection, keys, options in [*INDEXES, *OUTBOX_INDEXES]:
+            for collection, keys, options in [*INDEXES, *OUTBOX_INDEXES, *ERASURE_INDEXES]:
                 await self._db[collection].create_index(keys, **options)
 
     async def close(self) -> None:
@@ -355,9 +367,12 @@ class MongoStore:
             {"$match": match},
             {"$group": {"_id": None, "total": {"$sum": "$total_tokens"}}},
         ]
+        total = 0
         async with _driver_errors():
-            found = await (await self._db.usage.aggregate(pipeline)).to_list()
-        return int(found[0]["total"]) if found else 0
+            for collection in ("usage", ROLLUPS):  # per-call rows, and deleted chats' rollups
+                found = await (await self._db[collection].aggregate(pipeline)).to_list()
+                total += int(found[0]["total"]) if found else 0
+        return total
 
     async def usage_totals(
         self,
@@ -377,12 +392,14 @@ class MongoStore:
         # records are streamed in batches, never held all at once.
         sums: dict[str, list[float]] = {}
         async with _driver_errors():
-            async for doc in self._db.usage.find(match, {**fields, "_id": False}):
-                row = sums.setdefault(str(doc[key]), [0, 0, 0.0, 0])
-                row[0] += doc["prompt_tokens"]
-                row[1] += doc["completion_tokens"]
-                row[2] += doc["cost"]
-                row[3] += 1
+            for collection in ("usage", ROLLUPS):  # a rollup row counts its `calls`
+                projection = {**fields, "calls": True, "_id": False}
+                async for doc in self._db[collection].find(match, projection):
+                    row = sums.setdefault(str(doc[key]), [0, 0, 0.0, 0])
+                    row[0] += doc["prompt_tokens"]
+                    row[1] += doc["completion_tokens"]
+                    row[2] += doc["cost"]
+                    row[3] += doc.get("calls", 1)
         return [
             UsageTotal(k, int(p), int(c), int(p + c), float(cost), int(n))
             for k, (p, c, cost, n) in sorted(sums.items())
@@ -568,3 +585,82 @@ class MongoStore:
     async def count_deliveries(self, app_id: str) -> int:
         async with _driver_errors():
             return await self._db[OUTBOX].count_documents({"app_id": app_id})
+
+    # Deletion, retention, erasure
+
+    async def delete_chats(
+        self, app_id: str, chat_ids: Sequence[str], *, keep_user: bool = True
+    ) -> DeletedRows:
+        total = DeletedRows()
+        for chunk in chunks(list(dict.fromkeys(chat_ids))):
+            async with _driver_errors():
+                total += await delete_chats(self._db, app_id, chunk, keep_user)
+            for chat_id in chunk:
+                self._seq_hints.pop((app_id, chat_id), None)  # a re-created chat starts at 1
+        return total
+
+    async def idle_chats(self, app_id: str, before: datetime, limit: int) -> list[ChatRecord]:
+        query = {
+            "app_id": app_id,
+            "updated_at": {"$lt": before},
+            "status": {"$nin": ["running", "waiting"]},
+        }
+        async with _driver_errors():
+            found = (
+                await self._db.chats.find(query, _NO_ID)
+                .sort([("updated_at", ASCENDING), ("chat_id", ASCENDING)])
+                .limit(limit)
+                .to_list()
+            )
+        return [rows.chat_from(d) for d in found]
+
+    async def usage_of_chat(self, app_id: str, chat_id: str) -> list[UsageRecord]:
+        async with _driver_errors():
+            found = (
+                await self._db.usage.find({"app_id": app_id, "chat_id": chat_id})
+                .sort([("created_at", ASCENDING), ("_id", ASCENDING)])
+                .to_list()
+            )
+        return [
+            UsageRecord(
+                app_id=d["app_id"],
+                chat_id=d["chat_id"],
+                user_id=d["user_id"],
+                workflow_name=d["workflow_name"],
+                agent=d["agent"],
+                model=d["model"],
+                prompt_tokens=d["prompt_tokens"],
+                completion_tokens=d["completion_tokens"],
+                duration_sec=d["duration_sec"],
+                cost=d["cost"],
+                created_at=rows.moment(d["created_at"]),
+            )
+            for d in found
+        ]
+
+    async def usage_rollups(self, app_id: str, user_id: str) -> list[UsageRollup]:
+        async with _driver_errors():
+            found = await self._db[ROLLUPS].find({"app_id": app_id, "user_id": user_id}).to_list()
+        return merge_rollups(app_id, user_id, found)
+
+    async def anonymize_rollups(self, app_id: str, user_id: str) -> int:
+        async with _driver_errors():
+            result = await self._db[ROLLUPS].update_many(
+                {"app_id": app_id, "user_id": user_id}, {"$set": {"user_id": ERASED_USER}}
+            )
+        return result.modified_count
+
+    async def append_audit(self, audit: ErasureAudit) -> None:
+        async with _driver_errors():
+            await self._db[AUDIT].insert_one(audit_doc(audit))
+
+    async def list_audit(self, app_id: str, *, limit: int = 50) -> list[ErasureAudit]:
+        async with _driver_errors():
+            found = (
+                await self._db[AUDIT]
+                .find({"app_id": app_id}, _NO_ID)
+                .sort([("erased_at", DESCENDING), ("audit_id", DESCENDING)])
+                .limit(limit)
+                .to_list()
+            )
+        return [audit_from(d, rows.moment(d["erased_at"])) for d in found]

@@ -19,9 +19,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from mozaiks_runtime.storage.base import (
+    ERASED_USER,
     ChatPage,
     ChatRecord,
     ChatStatus,
+    DeletedRows,
+    ErasureAudit,
     GroupBy,
     InboxItem,
     InboxKind,
@@ -31,6 +34,7 @@ from mozaiks_runtime.storage.base import (
     PendingStatus,
     StoredEvent,
     UsageRecord,
+    UsageRollup,
     UsageTotal,
     WebhookDelivery,
     decode_cursor,
@@ -38,7 +42,14 @@ from mozaiks_runtime.storage.base import (
     to_millis,
     utcnow,
 )
+from mozaiks_runtime.storage.erasure_rows import audit_from, chunks, merge_rollups
 from mozaiks_runtime.storage.sqlite_checkpoints import WRITER_CHECKPOINT_PAGES, Checkpointer
+from mozaiks_runtime.storage.sqlite_erasure import (
+    AUDIT_COLUMNS,
+    ERASURE_SCHEMA,
+    audit_row,
+    delete_chats,
+)
 from mozaiks_runtime.storage.sqlite_schema import (
     CACHED_STATEMENTS,
     CHAT_COLUMNS,
@@ -82,6 +93,7 @@ class SqliteStore:
         conn.execute(f"PRAGMA wal_autocheckpoint={WRITER_CHECKPOINT_PAGES}")
         conn.executescript(SCHEMA)
         conn.executescript(OUTBOX_SCHEMA)
+        conn.executescript(ERASURE_SCHEMA)
         return conn
 
     async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
@@ -304,12 +316,17 @@ class SqliteStore:
         await self._write(lambda c: c.execute(sql, values))
 
     async def sum_tokens(self, app_id: str, user_id: str | None, since: datetime) -> int:
-        sql = "SELECT COALESCE(SUM(total_tokens), 0) FROM usage WHERE app_id=? AND created_at>=?"
+        # Per-call rows and the rollups of deleted chats (storage/sqlite_erasure.py) alike.
+        where = "app_id=? AND created_at>=?"
         args: tuple[Any, ...] = (app_id, to_millis(since))
         if user_id is not None:
-            sql += " AND user_id=?"
+            where += " AND user_id=?"
             args += (user_id,)
-        row = await self._read(lambda c: c.execute(sql, args).fetchone())
+        sql = (
+            f"SELECT COALESCE(SUM(t), 0) FROM (SELECT total_tokens AS t FROM usage WHERE {where} "
+            f"UNION ALL SELECT total_tokens FROM usage_rollup WHERE {where})"
+        )
+        row = await self._read(lambda c: c.execute(sql, args + args).fetchone())
         return int(row[0])
 
     async def usage_totals(
@@ -327,11 +344,14 @@ class SqliteStore:
         if user_id is not None:
             where += " AND user_id=?"
             args += (user_id,)
+        fields = f"{column} AS k, prompt_tokens, completion_tokens, total_tokens, cost"
         sql = (
-            f"SELECT {column}, SUM(prompt_tokens), SUM(completion_tokens), SUM(total_tokens), "
-            f"SUM(cost), COUNT(*) FROM usage WHERE {where} GROUP BY {column} ORDER BY {column}"
+            "SELECT k, SUM(prompt_tokens), SUM(completion_tokens), SUM(total_tokens), SUM(cost), "
+            f"SUM(n) FROM (SELECT {fields}, 1 AS n FROM usage WHERE {where} "
+            f"UNION ALL SELECT {fields}, calls FROM usage_rollup WHERE {where}) "
+            "GROUP BY k ORDER BY k"
         )
-        found = await self._read(lambda c: c.execute(sql, args).fetchall())
+        found = await self._read(lambda c: c.execute(sql, args + args).fetchall())
         return [
             UsageTotal(k, int(p), int(co), int(t), float(cost), int(n))
             for k, p, co, t, cost, n in found
@@ -472,3 +492,70 @@ class SqliteStore:
         sql = "SELECT COUNT(*) FROM webhook_outbox WHERE app_id=?"
         row = await self._read(lambda c: c.execute(sql, (app_id,)).fetchone())
         return int(row[0])
+
+    # Deletion, retention, erasure
+
+    async def delete_chats(
+        self, app_id: str, chat_ids: Sequence[str], *, keep_user: bool = True
+    ) -> DeletedRows:
+        total = DeletedRows()
+        for chunk in chunks(list(dict.fromkeys(chat_ids))):
+            total += await self._delete_chunk(app_id, chunk, keep_user)
+        return total
+
+    async def _delete_chunk(self, app_id: str, ids: list[str], keep_user: bool) -> DeletedRows:
+        deleted: DeletedRows = await self._worker.submit(
+            lambda c: delete_chats(c, app_id, ids, keep_user), write=True
+        )
+        return deleted
+
+    async def idle_chats(self, app_id: str, before: datetime, limit: int) -> list[ChatRecord]:
+        sql = (
+            f"SELECT {CHAT_COLUMNS} FROM chats WHERE app_id=? AND updated_at<? "
+            "AND status NOT IN ('running', 'waiting') ORDER BY updated_at, chat_id LIMIT ?"
+        )
+        args = (app_id, to_millis(before), limit)
+        found = await self._read(lambda c: c.execute(sql, args).fetchall())
+        return [chat_row(r) for r in found]
+
+    async def usage_of_chat(self, app_id: str, chat_id: str) -> list[UsageRecord]:
+        sql = (
+            "SELECT app_id, chat_id, user_id, workflow_name, agent, model, prompt_tokens, "
+            "completion_tokens, duration_sec, cost, created_at FROM usage "
+            "WHERE app_id=? AND chat_id=? ORDER BY created_at, id"
+        )
+        found = await self._read(lambda c: c.execute(sql, (app_id, chat_id)).fetchall())
+        return [
+            UsageRecord(a, ch, u, wf, ag, m, p, co, d, cost, from_millis(ts))
+            for a, ch, u, wf, ag, m, p, co, d, cost, ts in found
+        ]
+
+    async def usage_rollups(self, app_id: str, user_id: str) -> list[UsageRollup]:
+        sql = (
+            "SELECT day, workflow_name, model, prompt_tokens, completion_tokens, cost, calls "
+            "FROM usage_rollup WHERE app_id=? AND user_id=?"
+        )
+        found = await self._read(lambda c: c.execute(sql, (app_id, user_id)).fetchall())
+        names = ("day", "workflow_name", "model", "prompt_tokens", "completion_tokens", "cost")
+        return merge_rollups(
+            app_id, user_id, (dict(zip((*names, "calls"), r, strict=True)) for r in found)
+        )
+
+    async def anonymize_rollups(self, app_id: str, user_id: str) -> int:
+        sql = "UPDATE usage_rollup SET user_id=? WHERE app_id=? AND user_id=?"
+        args = (ERASED_USER, app_id, user_id)
+        return await self._write(lambda c: c.execute(sql, args).rowcount)
+
+    async def append_audit(self, audit: ErasureAudit) -> None:
+        sql = f"INSERT INTO erasure_audit ({AUDIT_COLUMNS}) VALUES ({','.join('?' * 7)})"
+        values = audit_row(audit)
+        await self._write(lambda c: c.execute(sql, values))
+
+    async def list_audit(self, app_id: str, *, limit: int = 50) -> list[ErasureAudit]:
+        sql = (
+            f"SELECT {AUDIT_COLUMNS} FROM erasure_audit WHERE app_id=? "
+            "ORDER BY erased_at DESC, audit_id DESC LIMIT ?"
+        )
+        found = await self._read(lambda c: c.execute(sql, (app_id, limit)).fetchall())
+        names = AUDIT_COLUMNS.split(", ")
+        return [audit_from(dict(zip(names, r, strict=True)), from_millis(r[-1])) for r in found]
