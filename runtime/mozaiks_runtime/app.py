@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
 from mozaiks_runtime import __version__
-from mozaiks_runtime.api.routes import health, sessions, usage, widget, workflows
+from mozaiks_runtime.api.routes import health, privacy, sessions, usage, widget, workflows
 from mozaiks_runtime.api.routes import metrics as metrics_route
 from mozaiks_runtime.api.routes.devpage import install_widget_routes
 from mozaiks_runtime.config import Settings
@@ -52,12 +52,13 @@ def create_app(settings: Settings, *, runner_factory: RunnerFactory = default_ru
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST"],
+            allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
             max_age=600,
         )
     app.include_router(health.router)
     app.include_router(sessions.router)
+    app.include_router(privacy.router)
     app.include_router(workflows.router)
     app.include_router(widget.router)
     app.include_router(usage.router)

@@ -105,6 +105,13 @@ class Settings(BaseSettings):
     webhook_retry_base_seconds: float = Field(2.0, gt=0)  # first retry; doubles each time
     webhook_retry_max_seconds: float = Field(600.0, gt=0)
 
+    # Retention (Tenant spec.retention.chats): chats idle longer than this many days are
+    # deleted by every replica's retention sweeper (chats/retention.py); unset keeps them.
+    retention_chats_days: int | None = Field(None, ge=1, le=36500)
+    retention_sweep_seconds: float = Field(600.0, gt=0)
+    retention_batch_size: int = Field(100, ge=1, le=1000)  # chats per delete
+    retention_max_batches: int = Field(50, ge=1)  # per sweep: a backlog goes over a few sweeps
+
     @field_validator("webhook_url")
     @classmethod
     def _check_webhook_url(cls, url: str | None) -> str | None:

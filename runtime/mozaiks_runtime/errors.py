@@ -59,6 +59,18 @@ class NoActiveRun(Conflict):
     error_code = "NO_ACTIVE_RUN"
 
 
+class RunInProgress(Conflict):
+    """A run holds the chat's lease: stop it first (or delete with `force=true`)."""
+
+    error_code = "RUN_IN_PROGRESS"
+
+
+class ChatDeleted(MozaiksError):
+    """The chat a socket follows was deleted: the socket closes with 4410."""
+
+    error_code = "CHAT_DELETED"
+
+
 class WorkflowNotFound(NotFound):
     error_code = "WORKFLOW_NOT_FOUND"
 
@@ -101,7 +113,8 @@ class Reply:
     ws_close: int | None  # None: the socket stays open after chat.error
 
 
-# WebSocket close codes: 1008 policy violation, 1009 too big, 1011 internal error, 1013 try later.
+# WebSocket close codes: 1008 policy violation, 1009 too big, 1011 internal error, 1013 try later,
+# 4410 the chat was deleted (ours, like HTTP 410 Gone: do not reconnect to it).
 _REPLIES: dict[type[MozaiksError], Reply] = {
     AuthError: Reply(401, 1008),
     Forbidden: Reply(403, 1008),
@@ -109,6 +122,7 @@ _REPLIES: dict[type[MozaiksError], Reply] = {
     BadRequest: Reply(400, None),
     FrameTooLarge: Reply(413, None),
     Conflict: Reply(409, None),
+    ChatDeleted: Reply(410, 4410),
     InputTimeout: Reply(408, None),
     BudgetExceeded: Reply(429, None),
     RateLimited: Reply(429, None),

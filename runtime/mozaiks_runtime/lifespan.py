@@ -8,14 +8,17 @@ import gc
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
 
 from mozaiks_runtime.auth.verify import TokenVerifier
+from mozaiks_runtime.chats.deletion import ChatDeleter
 from mozaiks_runtime.chats.hub import Hub
 from mozaiks_runtime.chats.journal import Journal
 from mozaiks_runtime.chats.pending import PendingRequests, sweep_expired
 from mozaiks_runtime.chats.pinning import PinnedWorkflows
+from mozaiks_runtime.chats.retention import RetentionSweeper
 from mozaiks_runtime.chats.runio import RunPorts
 from mozaiks_runtime.chats.runs import RunManager
 from mozaiks_runtime.chats.service import ChatService
@@ -27,6 +30,7 @@ from mozaiks_runtime.ratelimit import RateLimiter
 from mozaiks_runtime.storage.factory import build_store
 from mozaiks_runtime.usage.accounting import Accountant
 from mozaiks_runtime.usage.budgets import BudgetGuard
+from mozaiks_runtime.users.erasure import UserEraser
 from mozaiks_runtime.webhooks.body import NOTIFIED_EVENTS
 from mozaiks_runtime.webhooks.deliverer import Deliverer
 from mozaiks_runtime.webhooks.wiring import build_webhooks
@@ -115,6 +119,26 @@ def build_lifespan(
                 asyncio.create_task(sweep_expired(store, settings.app_id), name="pending-sweeper"),
                 asyncio.create_task(run_sweeper.run_forever(), name="run-sweeper"),
             ]
+            deleter = ChatDeleter(
+                store=store,
+                runs=runs,
+                hub=hub,
+                replica_id=settings.replica_id,
+                lease_ttl_seconds=settings.lease_ttl_seconds,
+            )
+            state.deleter = deleter
+            state.eraser = UserEraser(store=store, deleter=deleter)
+            if settings.retention_chats_days is not None:
+                retention = RetentionSweeper(
+                    store=store,
+                    deleter=deleter,
+                    app_id=settings.app_id,
+                    max_idle=timedelta(days=settings.retention_chats_days),
+                    sweep_seconds=settings.retention_sweep_seconds,
+                    batch_size=settings.retention_batch_size,
+                    max_batches=settings.retention_max_batches,
+                )
+                sweepers.append(asyncio.create_task(retention.run_forever(), name="retention"))
             if deliverer is not None:
                 deliverer.start()  # sends what an earlier process left in the outbox, too
             # Everything loaded so far (modules, the engine, workflows) lives as long as the

@@ -60,6 +60,7 @@ class Frame:
     type: str
     seq: int | None
     text: str
+    close: tuple[int, str] | None = None  # (code, reason): the socket closes once it sent it
 
 
 @dataclass(frozen=True, slots=True)

@@ -100,6 +100,10 @@ class ChatService:
         """Whether this process runs the chat now (its events then arrive through the hub)."""
         return self._runs.holds((chat.app_id, chat.chat_id))
 
+    async def exists(self, chat: ChatRecord) -> bool:
+        """Whether the chat is still in the store (a socket's check for a deletion elsewhere)."""
+        return await self._store.get_chat(chat.app_id, chat.chat_id) is not None
+
     async def events_after(self, chat: ChatRecord, after_seq: int, limit: int) -> list[StoredEvent]:
         return await self._store.events_after(chat.app_id, chat.chat_id, after_seq, limit)
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from mozaiks_runtime.chats import events
+from mozaiks_runtime.chats.deletion import deleted_frame
 from mozaiks_runtime.chats.events import Frame, stored_frame, transient
 from mozaiks_runtime.chats.hub import Hub
 from mozaiks_runtime.errors import (
@@ -198,6 +199,8 @@ class Connection:
                     else:  # a burst: no timer per frame
                         frame = subscriber.get_nowait()
                     await self.send(frame)
+                    if frame.close is not None:  # the chat was deleted
+                        raise Closing(*frame.close)
 
     def _quiet_wait(self) -> float:
         """How long to wait for a live frame before polling the store or sending a ping."""
@@ -212,6 +215,12 @@ class Connection:
             async with self._send_lock:
                 await self._send_stored_after(self.hwm, replay=False)
         if time.monotonic() - self._last_sent >= self._heartbeat:
+            if self._poll is not None and not await self.service.exists(chat):
+                # Deleted through another replica, whose hub this socket does not hear.
+                frame = deleted_frame(chat.chat_id)
+                await self.send(frame)
+                assert frame.close is not None
+                raise Closing(*frame.close)
             await self.send(self._transient(events.PING, {}))
 
     async def switch_chat(self, chat: ChatRecord) -> None:

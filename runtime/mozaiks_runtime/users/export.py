@@ -1,0 +1,142 @@
+"""GET /api/users/{user_id}/export: every chat, event and usage row of one user as JSON Lines,
+read from the store page by page (never the whole set in memory).
+
+The canonical order, which the erasure receipt's SHA-256 covers byte for byte (docs/security.md):
+the user's chats newest first (as GET /api/sessions lists them); for each, one `chat` line, its
+`event` lines by seq, its `usage` lines oldest first; then one `usage_rollup` line per (day,
+workflow, model) of the user's deleted chats. Each line is compact JSON with its keys in a fixed
+order, event data exactly as stored, and ends with a newline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from mozaiks_runtime import jsontext
+from mozaiks_runtime.auth.identity import Identity
+from mozaiks_runtime.chats.events import timestamp
+from mozaiks_runtime.errors import Forbidden, NotFound
+from mozaiks_runtime.storage.base import (
+    ChatRecord,
+    Store,
+    StoredEvent,
+    UsageRecord,
+    UsageRollup,
+)
+
+CHAT_PAGE = 100
+EVENT_PAGE = 1000
+
+
+def check_subject(identity: Identity, user_id: str) -> None:
+    """The user themselves or an app admin; others get 404 (as for their chats), and a
+    chat-bound token (one chat only) is refused outright."""
+    if identity.chat_id is not None:
+        raise Forbidden("a token bound to one chat cannot act on a whole user")
+    if user_id != identity.user_id and not identity.may_read_app(identity.app_id):
+        raise NotFound("no such user")
+
+
+def _line(value: dict[str, object]) -> str:
+    return jsontext.dumps(value) + "\n"
+
+
+def chat_line(chat: ChatRecord) -> str:
+    return _line(
+        {
+            "kind": "chat",
+            "chat_id": chat.chat_id,
+            "user_id": chat.user_id,
+            "workflow_name": chat.workflow_name,
+            "workflow_version": chat.workflow_version,
+            "status": chat.status,
+            "created_at": timestamp(chat.created_at),
+            "updated_at": timestamp(chat.updated_at),
+            "last_seq": chat.last_seq,
+            "last_agent": chat.last_agent,
+            "total_tokens": chat.total_tokens,
+            "context": dict(chat.context),
+        }
+    )
+
+
+def event_line(event: StoredEvent) -> str:
+    return _line(
+        {
+            "kind": "event",
+            "chat_id": event.chat_id,
+            "seq": event.seq,
+            "type": event.type,
+            "timestamp": timestamp(event.timestamp),
+            "data": jsontext.Raw(event.data_text()),
+        }
+    )
+
+
+def usage_line(record: UsageRecord) -> str:
+    return _line(
+        {
+            "kind": "usage",
+            "chat_id": record.chat_id,
+            "workflow_name": record.workflow_name,
+            "agent": record.agent,
+            "model": record.model,
+            "prompt_tokens": record.prompt_tokens,
+            "completion_tokens": record.completion_tokens,
+            "total_tokens": record.total_tokens,
+            "cost": record.cost,
+            "duration_sec": record.duration_sec,
+            "created_at": timestamp(record.created_at),
+        }
+    )
+
+
+def rollup_line(rollup: UsageRollup) -> str:
+    return _line(
+        {
+            "kind": "usage_rollup",
+            "day": rollup.day,
+            "workflow_name": rollup.workflow_name,
+            "model": rollup.model,
+            "prompt_tokens": rollup.prompt_tokens,
+            "completion_tokens": rollup.completion_tokens,
+            "total_tokens": rollup.prompt_tokens + rollup.completion_tokens,
+            "cost": rollup.cost,
+            "calls": rollup.calls,
+        }
+    )
+
+
+async def chat_lines(store: Store, chat: ChatRecord) -> AsyncIterator[str]:
+    """One chat's lines: the chat, its events (paged), its per-call usage."""
+    yield chat_line(chat)
+    after = 0
+    while True:
+        page = await store.events_after(chat.app_id, chat.chat_id, after, EVENT_PAGE)
+        for event in page:
+            yield event_line(event)
+        if len(page) < EVENT_PAGE:
+            break
+        after = page[-1].seq
+    for record in await store.usage_of_chat(chat.app_id, chat.chat_id):
+        yield usage_line(record)
+
+
+async def rollup_lines(store: Store, app_id: str, user_id: str) -> AsyncIterator[str]:
+    for rollup in await store.usage_rollups(app_id, user_id):
+        yield rollup_line(rollup)
+
+
+async def export_lines(store: Store, app_id: str, user_id: str) -> AsyncIterator[str]:
+    """The user's whole export, in the canonical order."""
+    cursor: str | None = None
+    while True:
+        page = await store.list_chats(app_id, user_id=user_id, limit=CHAT_PAGE, cursor=cursor)
+        for chat in page.chats:
+            async for line in chat_lines(store, chat):
+                yield line
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    async for line in rollup_lines(store, app_id, user_id):
+        yield line
