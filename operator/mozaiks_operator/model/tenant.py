@@ -85,6 +85,20 @@ class WebhookSpec(_Spec):
     secret_ref: SecretKeyRef
 
 
+RETENTION_PATTERN = r"^[1-9][0-9]{0,3}d$"  # days, as the CRD admits them (1d to 9999d)
+
+
+class RetentionSpec(_Spec):
+    """How long data is kept: `chats` idle longer than this (e.g. "90d") are deleted by the
+    runtime's retention sweeper; unset keeps them."""
+
+    chats: str | None = Field(None, pattern=RETENTION_PATTERN)
+
+    @property
+    def chats_days(self) -> int | None:
+        return int(self.chats.removesuffix("d")) if self.chats else None
+
+
 class TenantSpec(_Spec):
     app_id: str
     paused: bool = False
@@ -96,6 +110,7 @@ class TenantSpec(_Spec):
     database: DatabaseSpec = Field(default_factory=DatabaseSpec)
     quotas: QuotaSpec = Field(default_factory=QuotaSpec)
     webhook: WebhookSpec | None = None
+    retention: RetentionSpec = Field(default_factory=RetentionSpec)
 
     @property
     def database_name(self) -> str:
