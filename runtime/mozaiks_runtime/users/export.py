@@ -26,6 +26,7 @@ from mozaiks_runtime.storage.base import (
 
 CHAT_PAGE = 100
 EVENT_PAGE = 1000
+CHUNK_BYTES = 64 * 1024  # what the response sends at a time (a write per line is slow)
 
 
 def check_subject(identity: Identity, user_id: str) -> None:
@@ -140,3 +141,18 @@ async def export_lines(store: Store, app_id: str, user_id: str) -> AsyncIterator
         cursor = page.next_cursor
     async for line in rollup_lines(store, app_id, user_id):
         yield line
+
+
+async def chunked(lines: AsyncIterator[str]) -> AsyncIterator[bytes]:
+    """Lines gathered into chunks of about CHUNK_BYTES for the response."""
+    buffer: list[bytes] = []
+    size = 0
+    async for line in lines:
+        data = line.encode()
+        buffer.append(data)
+        size += len(data)
+        if size >= CHUNK_BYTES:
+            yield b"".join(buffer)
+            buffer, size = [], 0
+    if buffer:
+        yield b"".join(buffer)

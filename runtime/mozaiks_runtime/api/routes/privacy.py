@@ -15,7 +15,7 @@ from mozaiks_runtime.chats.deletion import ChatDeleter
 from mozaiks_runtime.errors import Forbidden
 from mozaiks_runtime.storage.base import ErasureAudit
 from mozaiks_runtime.users.erasure import UserEraser
-from mozaiks_runtime.users.export import check_subject, export_lines
+from mozaiks_runtime.users.export import check_subject, chunked, export_lines
 
 router = APIRouter()
 
@@ -107,7 +107,7 @@ async def export_user(user_id: str, identity: IdentityDep, store: StoreDep) -> S
     """Every chat, event and usage row of the user (themselves, or an app admin) as JSON Lines,
     in the order docs/security.md describes; others get 404."""
     check_subject(identity, user_id)
-    lines = export_lines(store, identity.app_id, user_id)
+    lines = chunked(export_lines(store, identity.app_id, user_id))
     headers = {"Content-Disposition": f'attachment; filename="{identity.app_id}-export.jsonl"'}
     return StreamingResponse(lines, media_type=NDJSON, headers=headers)
 
