@@ -19,13 +19,22 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 from bench.ws_throughput import ROOT, free_port, serve
-from mozaiks_runtime.storage.base import ChatRecord, NewEvent, Store, UsageRecord, utcnow
+from mozaiks_runtime.storage.base import (
+    ChatRecord,
+    NewEvent,
+    Store,
+    StoredEvent,
+    UsageRecord,
+    utcnow,
+)
 
 APP = "bench"
 USER, OTHER = "u-erased", "u-kept"
@@ -41,20 +50,50 @@ def open_store(args: argparse.Namespace, workdir: Path) -> Store:
     return SqliteStore(workdir / "bench.sqlite3")
 
 
-async def fill(store: Store, user: str, chats: int, events: int) -> None:
+def rows_of(
+    user: str, chats: int, events: int
+) -> Iterator[tuple[ChatRecord, list[StoredEvent], UsageRecord]]:
     now = utcnow()
     for n in range(chats):
         chat_id = f"{user}-{n:05d}"
         moment = now + timedelta(milliseconds=n)
-        await store.create_chat(
-            ChatRecord(APP, chat_id, user, "burst", "v1", "idle", moment, moment)
-        )
-        batch = [
-            NewEvent("chat.text", {"agent": "Bench", "content": f"event {i}"})
-            for i in range(events)
+        chat = ChatRecord(APP, chat_id, user, "burst", "v1", "idle", moment, moment, events)
+        stored = [
+            StoredEvent(
+                APP, chat_id, i, "chat.text", {"agent": "Bench", "content": f"event {i}"}, moment
+            )
+            for i in range(1, events + 1)
         ]
-        await store.append_events(APP, chat_id, batch)
-        await store.record_usage(UsageRecord(APP, chat_id, user, "burst", "Bench", "m", 10, 5, 0.1))
+        usage = UsageRecord(APP, chat_id, user, "burst", "Bench", "m", 10, 5, 0.1, 0.0, moment)
+        yield chat, stored, usage
+
+
+async def fill(
+    store: Store, args: argparse.Namespace, workdir: Path, user: str, chats: int
+) -> None:
+    """Through the store on SQLite; as documents straight into FerretDB, whose first append to
+    a chat reads the log's end with a sort it runs as a scan (slow to fill, not what we time)."""
+    if not args.mongo_uri:
+        for chat, stored, usage in rows_of(user, chats, args.events):
+            await store.create_chat(chat)
+            await store.append_events(
+                APP, chat.chat_id, [NewEvent(e.type, e.data, e.timestamp) for e in stored]
+            )
+            await store.record_usage(usage)
+        return
+    from pymongo import AsyncMongoClient
+
+    from mozaiks_runtime.storage.mongo_docs import chat_doc, event_doc, usage_doc
+
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(args.mongo_uri, tz_aware=True)
+    db = client[workdir.name]
+    try:
+        for chat, stored, usage in rows_of(user, chats, args.events):
+            await db.chats.insert_one(chat_doc(chat))
+            await db.events.insert_many([event_doc(e) for e in stored])
+            await db.usage.insert_one(usage_doc(usage))
+    finally:
+        await client.close()
 
 
 async def count(store: Store, user: str) -> tuple[int, int]:
@@ -76,8 +115,8 @@ async def with_store(args: argparse.Namespace, workdir: Path, step: str) -> tupl
     await store.start()
     try:
         if step == "fill":
-            await fill(store, USER, args.chats, args.events)
-            await fill(store, OTHER, max(1, args.chats // 10), args.events)
+            await fill(store, args, workdir, USER, args.chats)
+            await fill(store, args, workdir, OTHER, max(1, args.chats // 10))
         return await count(store, OTHER)
     finally:
         await store.close()

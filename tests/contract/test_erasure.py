@@ -74,7 +74,7 @@ async def _kinds(store: Store, app: str, user: str) -> Kinds:
         events += len(await store.events_after(app, chat_id))
         pending += len(await store.list_open_pending(app, chat_id))
         inbox += len(await store.list_inbox(app, [chat_id]))
-        usage += len(await store.usage_of_chat(app, chat_id))
+        usage += len([u async for u in store.usage_of_chats(app, [chat_id])])
     return chats, events, pending, inbox, usage
 
 
@@ -114,7 +114,7 @@ async def test_deleting_one_chat_removes_its_rows_only_and_keeps_billing(store: 
     assert deleted == DeletedRows(1, EVENTS_PER_CHAT, 1, 1, USAGE_PER_CHAT)
     assert await store.get_chat("app1", "alice-c0") is None
     assert await store.events_after("app1", "alice-c0") == []
-    assert await store.usage_of_chat("app1", "alice-c0") == []
+    assert [u async for u in store.usage_of_chats("app1", ["alice-c0"])] == []
     after = {(a, u): await _kinds(store, a, u) for a in APPS for u in USERS}
     assert after.pop(("app1", "alice")) == (1, 3, 1, 1, 2)
     assert set(after.values()) == {FULL}  # bob, and app2's alice (same chat ids), untouched
@@ -188,3 +188,29 @@ async def test_erasure_audit_is_kept_newest_first_per_app(store: Store) -> None:
     assert [(a.audit_id, a.counts["chats"]) for a in found] == [("er_1", 1), ("er_0", 0)]
     assert found[0].erased_at == now + timedelta(seconds=1)
     assert [a.audit_id for a in await store.list_audit("app2")] == ["er_2"]
+
+
+async def test_events_and_usage_of_chats_are_read_in_order_across_pages(store: Store) -> None:
+    now = utcnow()
+    for chat_id in ("b", "a", "c"):
+        await store.create_chat(ChatRecord("app1", chat_id, "alice", "w", "v", "idle", now, now))
+        events = [NewEvent("chat.text", {"n": i, "k": {"x.y": [[1]]}}) for i in range(700)]
+        await store.append_events("app1", chat_id, events)
+        for i in range(3):
+            moment = now + timedelta(seconds=-i)  # recorded newest first
+            await store.record_usage(
+                UsageRecord("app1", chat_id, "alice", "w", "A", f"m{i}", i, 1, 0.1, 0.0, moment)
+            )
+    await store.create_chat(ChatRecord("app2", "a", "alice", "w", "v", "idle", now, now))
+    await store.append_events("app2", "a", [NewEvent("chat.text", {"other": True})])
+
+    found = [e async for e in store.events_of_chats("app1", ["c", "a", "a"])]
+    assert [(e.chat_id, e.seq) for e in found] == [
+        (chat, seq) for chat in ("a", "c") for seq in range(1, 701)
+    ]
+    assert found[5].data == {"n": 5, "k": {"x.y": [[1]]}} and found[5].app_id == "app1"
+    usage = [u async for u in store.usage_of_chats("app1", ["b", "a"])]
+    assert [(u.chat_id, u.model) for u in usage] == [
+        (chat, f"m{i}") for chat in ("a", "b") for i in (2, 1, 0)
+    ]
+    assert [e async for e in store.events_of_chats("app1", [])] == []

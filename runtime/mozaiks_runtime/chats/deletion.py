@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 
 from mozaiks_runtime.auth.identity import Identity
 from mozaiks_runtime.chats import events
@@ -27,7 +27,6 @@ log = logging.getLogger(__name__)
 
 STOP_WAIT_SECONDS = 10.0  # a stopped run on another replica ends within a poll or two
 STOP_POLL_SECONDS = 0.2
-Inspect = Callable[[ChatRecord], Awaitable[None]]  # reads a chat under its lease, before it goes
 
 
 def may_delete(identity: Identity, chat: ChatRecord) -> bool:
@@ -79,23 +78,14 @@ class ChatDeleter:
         force: bool,
         by: str,
         keep_user: bool = True,
-        inspect: Inspect | None = None,
     ) -> DeletedRows:
-        """Delete one chat under its lease; `inspect` reads it last (erasure hashes it)."""
-        lease = RunLease(
-            self._store,
-            name=lease_name(chat.app_id, chat.chat_id),
-            owner=self._owner,
-            ttl_seconds=self._ttl,
-            on_lost=lambda: None,
-        )
+        """Delete one chat under its lease (no run can start in it meanwhile)."""
+        lease = self._lease(chat)
         if not await lease.try_acquire():
             if not force:
                 raise RunInProgress("a run is going in this chat; stop it or use force=true")
             await self._stop(chat, lease, by)
         async with lease:
-            if inspect is not None:
-                await inspect(chat)
             deleted = await self._store.delete_chats(
                 chat.app_id, [chat.chat_id], keep_user=keep_user
             )
@@ -123,6 +113,25 @@ class ChatDeleter:
         for chat in free:
             self.close_sockets(chat)
         return deleted, busy
+
+    async def stop_runs(self, chats: Sequence[ChatRecord], *, by: str) -> None:
+        """Stop the runs that hold any of these chats, wherever they run (erasure)."""
+        held = await self._store.held_leases([lease_name(c.app_id, c.chat_id) for c in chats])
+        for chat in chats:
+            if lease_name(chat.app_id, chat.chat_id) in held:
+                lease = self._lease(chat)
+                if not await lease.try_acquire():
+                    await self._stop(chat, lease, by)
+                await self._store.release_lease(lease_name(chat.app_id, chat.chat_id), self._owner)
+
+    def _lease(self, chat: ChatRecord) -> RunLease:
+        return RunLease(
+            self._store,
+            name=lease_name(chat.app_id, chat.chat_id),
+            owner=self._owner,
+            ttl_seconds=self._ttl,
+            on_lost=lambda: None,
+        )
 
     def close_sockets(self, chat: ChatRecord) -> None:
         """Tell this replica's sockets on the chat, which then close with 4410."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import base64
 import time
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
@@ -416,8 +416,14 @@ class Store(Protocol):
     async def idle_chats(self, app_id: str, before: datetime, limit: int) -> list[ChatRecord]:
         """Chats not running or waiting whose last update is before `before`, oldest first."""
 
-    async def usage_of_chat(self, app_id: str, chat_id: str) -> list[UsageRecord]:
-        """The chat's per-call usage, oldest first."""
+    def events_of_chats(self, app_id: str, chat_ids: Sequence[str]) -> AsyncIterator[StoredEvent]:
+        """The events of these chats by chat id, then seq; read a page (or a cursor batch) at
+        a time, never all at once (an export, an erasure's hash)."""
+        ...
+
+    def usage_of_chats(self, app_id: str, chat_ids: Sequence[str]) -> AsyncIterator[UsageRecord]:
+        """The per-call usage of these chats by chat id, then time; read as events_of_chats."""
+        ...
 
     async def usage_rollups(self, app_id: str, user_id: str) -> list[UsageRollup]:
         """The user's rollups, by day, workflow and model (one row per key)."""

@@ -62,9 +62,12 @@ from mozaiks_runtime.storage.mongo_docs import (
 from mozaiks_runtime.storage.mongo_erasure import (
     AUDIT,
     ERASURE_INDEXES,
+    READ_BATCH,
     ROLLUPS,
     audit_doc,
     delete_chats,
+    event_of,
+    usage_of,
 )
 
 Doc = dict[str, Any]
@@ -614,29 +617,35 @@ class MongoStore:
             )
         return [rows.chat_from(d) for d in found]
 
-    async def usage_of_chat(self, app_id: str, chat_id: str) -> list[UsageRecord]:
-        async with _driver_errors():
-            found = (
-                await self._db.usage.find({"app_id": app_id, "chat_id": chat_id})
-                .sort([("created_at", ASCENDING), ("_id", ASCENDING)])
-                .to_list()
-            )
-        return [
-            UsageRecord(
-                app_id=d["app_id"],
-                chat_id=d["chat_id"],
-                user_id=d["user_id"],
-                workflow_name=d["workflow_name"],
-                agent=d["agent"],
-                model=d["model"],
-                prompt_tokens=d["prompt_tokens"],
-                completion_tokens=d["completion_tokens"],
-                duration_sec=d["duration_sec"],
-                cost=d["cost"],
-                created_at=rows.moment(d["created_at"]),
-            )
-            for d in found
-        ]
+    async def events_of_chats(
+        self, app_id: str, chat_ids: Sequence[str]
+    ) -> AsyncIterator[StoredEvent]:
+        # One query per chunk of chats, read through the server's cursor in batches: each
+        # query costs FerretDB 1.x a scan of the collection, so never one per chat.
+        for chunk in chunks(sorted(set(chat_ids))):
+            query = {"app_id": app_id, "chat_id": {"$in": chunk}}
+            async with _driver_errors():
+                found = (
+                    self._db.events.find(query, _NO_ID)
+                    .sort([("chat_id", ASCENDING), ("seq", ASCENDING)])
+                    .batch_size(READ_BATCH)
+                )
+                async for doc in found:
+                    yield event_of(doc)
+
+    async def usage_of_chats(
+        self, app_id: str, chat_ids: Sequence[str]
+    ) -> AsyncIterator[UsageRecord]:
+        for chunk in chunks(sorted(set(chat_ids))):
+            query = {"app_id": app_id, "chat_id": {"$in": chunk}}
+            async with _driver_errors():
+                found = (
+                    self._db.usage.find(query)
+                    .sort([("chat_id", ASCENDING), ("created_at", ASCENDING), ("_id", ASCENDING)])
+                    .batch_size(READ_BATCH)
+                )
+                async for doc in found:
+                    yield usage_of(doc)
 
     async def usage_rollups(self, app_id: str, user_id: str) -> list[UsageRollup]:
         async with _driver_errors():

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -67,6 +67,7 @@ from mozaiks_runtime.storage.sqlite_schema import (
 from mozaiks_runtime.storage.sqlite_worker import SqliteWorker
 
 T = TypeVar("T")
+READ_PAGE = 1000  # rows per read of an export or erasure
 
 
 class SqliteStore:
@@ -518,17 +519,50 @@ class SqliteStore:
         found = await self._read(lambda c: c.execute(sql, args).fetchall())
         return [chat_row(r) for r in found]
 
-    async def usage_of_chat(self, app_id: str, chat_id: str) -> list[UsageRecord]:
-        sql = (
-            "SELECT app_id, chat_id, user_id, workflow_name, agent, model, prompt_tokens, "
-            "completion_tokens, duration_sec, cost, created_at FROM usage "
-            "WHERE app_id=? AND chat_id=? ORDER BY created_at, id"
-        )
-        found = await self._read(lambda c: c.execute(sql, (app_id, chat_id)).fetchall())
-        return [
-            UsageRecord(a, ch, u, wf, ag, m, p, co, d, cost, from_millis(ts))
-            for a, ch, u, wf, ag, m, p, co, d, cost, ts in found
-        ]
+    async def _rows(self, sql: str, args: Sequence[Any]) -> list[Any]:
+        found: list[Any] = await self._read(lambda c: c.execute(sql, args).fetchall())
+        return found
+
+    async def events_of_chats(
+        self, app_id: str, chat_ids: Sequence[str]
+    ) -> AsyncIterator[StoredEvent]:
+        for chunk in chunks(sorted(set(chat_ids))):
+            sql = (
+                "SELECT app_id, chat_id, seq, type, data, ts FROM events WHERE app_id=? "
+                f"AND chat_id IN ({','.join('?' * len(chunk))}) "
+                "AND (chat_id>? OR (chat_id=? AND seq>?)) ORDER BY chat_id, seq LIMIT ?"
+            )
+            after: tuple[str, int] = ("", 0)
+            while True:
+                args = (app_id, *chunk, after[0], after[0], after[1], READ_PAGE)
+                found = await self._rows(sql, args)
+                for a, ch, seq, t, d, ts in found:
+                    yield StoredEvent(a, ch, seq, t, json.loads(d), from_millis(ts), d)
+                if len(found) < READ_PAGE:
+                    break
+                after = (found[-1][1], found[-1][2])
+
+    async def usage_of_chats(
+        self, app_id: str, chat_ids: Sequence[str]
+    ) -> AsyncIterator[UsageRecord]:
+        for chunk in chunks(sorted(set(chat_ids))):
+            sql = (
+                "SELECT id, app_id, chat_id, user_id, workflow_name, agent, model, prompt_tokens, "
+                "completion_tokens, duration_sec, cost, created_at FROM usage WHERE app_id=? "
+                f"AND chat_id IN ({','.join('?' * len(chunk))}) "
+                "AND (chat_id>? OR (chat_id=? AND (created_at>? OR (created_at=? AND id>?)))) "
+                "ORDER BY chat_id, created_at, id LIMIT ?"
+            )
+            after: tuple[str, int, int] = ("", -1, 0)
+            while True:
+                ch0, ts0, id0 = after
+                args = (app_id, *chunk, ch0, ch0, ts0, ts0, id0, READ_PAGE)
+                found = await self._rows(sql, args)
+                for _, a, ch, u, wf, ag, m, p, co, d, cost, ts in found:
+                    yield UsageRecord(a, ch, u, wf, ag, m, p, co, d, cost, from_millis(ts))
+                if len(found) < READ_PAGE:
+                    break
+                after = (found[-1][2], found[-1][11], found[-1][0])
 
     async def usage_rollups(self, app_id: str, user_id: str) -> list[UsageRollup]:
         sql = (

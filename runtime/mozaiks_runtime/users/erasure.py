@@ -16,52 +16,36 @@ import uuid
 
 from mozaiks_runtime.auth.identity import Identity
 from mozaiks_runtime.chats.deletion import ChatDeleter
-from mozaiks_runtime.chats.lease import lease_name
 from mozaiks_runtime.errors import RunInProgress
 from mozaiks_runtime.storage.base import (
-    ChatRecord,
     DeletedRows,
     ErasureAudit,
     Store,
     utcnow,
 )
-from mozaiks_runtime.users.export import CHAT_PAGE, chat_lines, check_subject, rollup_lines
+from mozaiks_runtime.users.export import CHAT_PAGE, check_subject, page_lines, rollup_lines
 
 log = logging.getLogger(__name__)
 
 
 class UserEraser:
-    def __init__(self, *, store: Store, deleter: ChatDeleter, page_size: int = CHAT_PAGE) -> None:
+    def __init__(self, *, store: Store, deleter: ChatDeleter) -> None:
         self._store = store
         self._deleter = deleter
-        self._page = page_size
 
     async def erase(self, identity: Identity, user_id: str) -> ErasureAudit:
         check_subject(identity, user_id)
         app_id = identity.app_id
         digest = hashlib.sha256()
-
-        async def hash_chat(chat: ChatRecord) -> None:
-            async for line in chat_lines(self._store, chat):
-                digest.update(line.encode())
-
         deleted = DeletedRows()
         while True:  # the first page again and again: what was erased is gone from it
-            page = await self._store.list_chats(app_id, user_id=user_id, limit=self._page)
+            page = await self._store.list_chats(app_id, user_id=user_id, limit=CHAT_PAGE)
             if not page.chats:
                 break
-            names = [lease_name(c.app_id, c.chat_id) for c in page.chats]
-            held = await self._store.held_leases(names)
-            idle: list[ChatRecord] = []
-            for chat, name in zip(page.chats, names, strict=True):
-                if name in held:  # stopped, then hashed and deleted under its lease
-                    deleted += await self._deleter.delete_chat(
-                        chat, force=True, by=identity.user_id, keep_user=False, inspect=hash_chat
-                    )
-                else:
-                    await hash_chat(chat)
-                    idle.append(chat)
-            batch, busy = await self._deleter.delete_idle(idle, keep_user=False)
+            await self._deleter.stop_runs(page.chats, by=identity.user_id)
+            async for line in page_lines(self._store, page.chats):
+                digest.update(line.encode())
+            batch, busy = await self._deleter.delete_idle(page.chats, keep_user=False)
             deleted += batch
             if busy:  # a run started meanwhile: its chat stays; the erasure is not complete
                 raise RunInProgress("a run started in one of the user's chats; erase again")

@@ -2,15 +2,17 @@
 read from the store page by page (never the whole set in memory).
 
 The canonical order, which the erasure receipt's SHA-256 covers byte for byte (docs/security.md):
-the user's chats newest first (as GET /api/sessions lists them); for each, one `chat` line, its
-`event` lines by seq, its `usage` lines oldest first; then one `usage_rollup` line per (day,
-workflow, model) of the user's deleted chats. Each line is compact JSON with its keys in a fixed
-order, event data exactly as stored, and ends with a newline.
+the user's chats newest first (as GET /api/sessions lists them) in pages of CHAT_PAGE; for each
+page, one `chat` line per chat in that order, then the `event` lines of the page's chats by chat
+id then seq, then their `usage` lines by chat id then time; after the last page, one
+`usage_rollup` line per (day, workflow, model) of the user's deleted chats. Each line is compact
+JSON with its keys in a fixed order, event data exactly as stored, and ends with a newline.
+(Pages, not chats, are the unit because a query per chat costs FerretDB 1.x a collection scan.)
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 from mozaiks_runtime import jsontext
 from mozaiks_runtime.auth.identity import Identity
@@ -24,8 +26,7 @@ from mozaiks_runtime.storage.base import (
     UsageRollup,
 )
 
-CHAT_PAGE = 100
-EVENT_PAGE = 1000
+CHAT_PAGE = 100  # part of the canonical order: the erasure hashes the same pages
 CHUNK_BYTES = 64 * 1024  # what the response sends at a time (a write per line is slow)
 
 
@@ -108,18 +109,16 @@ def rollup_line(rollup: UsageRollup) -> str:
     )
 
 
-async def chat_lines(store: Store, chat: ChatRecord) -> AsyncIterator[str]:
-    """One chat's lines: the chat, its events (paged), its per-call usage."""
-    yield chat_line(chat)
-    after = 0
-    while True:
-        page = await store.events_after(chat.app_id, chat.chat_id, after, EVENT_PAGE)
-        for event in page:
-            yield event_line(event)
-        if len(page) < EVENT_PAGE:
-            break
-        after = page[-1].seq
-    for record in await store.usage_of_chat(chat.app_id, chat.chat_id):
+async def page_lines(store: Store, chats: Sequence[ChatRecord]) -> AsyncIterator[str]:
+    """One page of chats: their chat lines, then their events, then their per-call usage."""
+    if not chats:
+        return
+    for chat in chats:
+        yield chat_line(chat)
+    app_id, ids = chats[0].app_id, [c.chat_id for c in chats]
+    async for event in store.events_of_chats(app_id, ids):
+        yield event_line(event)
+    async for record in store.usage_of_chats(app_id, ids):
         yield usage_line(record)
 
 
@@ -133,9 +132,8 @@ async def export_lines(store: Store, app_id: str, user_id: str) -> AsyncIterator
     cursor: str | None = None
     while True:
         page = await store.list_chats(app_id, user_id=user_id, limit=CHAT_PAGE, cursor=cursor)
-        for chat in page.chats:
-            async for line in chat_lines(store, chat):
-                yield line
+        async for line in page_lines(store, page.chats):
+            yield line
         if page.next_cursor is None:
             break
         cursor = page.next_cursor
