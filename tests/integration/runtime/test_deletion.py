@@ -194,3 +194,27 @@ async def test_retention_deletes_idle_chats_past_it(
         assert await store.get_chat(APP, "c_old_waiting") is not None  # a run may go on
         assert await store.get_chat(APP, "c_new") is not None
         assert await store.get_chat("other-app", "c_old") is not None  # another tenant's
+
+
+async def test_force_delete_through_another_replica(
+    tmp_path: Path, ferretdb: str, mongo_database: str
+) -> None:
+    """Replica A runs the chat; B deletes it with force: the stop reaches A through the store,
+    and A's socket, which B's hub cannot reach, closes with 4410 at its next heartbeat."""
+    store = {"mongo_uri": ferretdb, "mongo_database": mongo_database, "heartbeat_seconds": 0.5}
+    async with (
+        serve(base_settings(tmp_path, replica_id="replica-a", **store)) as a,
+        serve(base_settings(tmp_path, replica_id="replica-b", **store)) as b,
+    ):
+        sock = await _waiting_chat(a, "c_far")
+        busy = await b.http.delete("/api/sessions/c_far", headers=b.auth())
+        assert busy.status_code == 409 and busy.json()["error_code"] == "RUN_IN_PROGRESS"
+        forced = await b.http.delete(
+            "/api/sessions/c_far", params={"force": "true"}, headers=b.auth()
+        )
+        assert forced.status_code == 200, forced.text
+        assert forced.json()["deleted"]["chats"] == 1
+        assert not a.app.state.runs.is_running((APP, "c_far"))
+        code, reason = await sock.closed()
+        assert (code, reason) == (4410, "chat deleted")
+        assert (await a.http.get("/api/sessions/c_far", headers=a.auth())).status_code == 404
