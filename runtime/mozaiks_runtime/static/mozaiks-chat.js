@@ -23,8 +23,12 @@
  *
  * API: mozaiksChat.open({workflow_name, chat_id?, surface?: "overlay"}) → Promise of
  * {workflow_name, chat_id} (without chat_id it starts one: POST /api/chats/{app}/{wf}/start);
- * .close(); .expand(); .collapse(); .state(). Events on the widget's host element, bubbling to
- * document and window: `mozaiks:chat:open` / `mozaiks:chat:close`, detail {workflow_name, chat_id}.
+ * .close(); .expand(); .collapse(); .state(); .chats() → Promise of the user's chats (newest
+ * first, GET /api/sessions); .deleteChat(chat_id) → Promise of what was deleted (a running run is
+ * stopped first). The header's "Your chats" button lists them, to open or delete one. Events on
+ * the widget's host element, bubbling to document and window: `mozaiks:chat:open` /
+ * `mozaiks:chat:close` / `mozaiks:chat:deleted`, detail {workflow_name, chat_id}. A chat deleted
+ * elsewhere (its socket closes with 4410) is forgotten, never reconnected to.
  * Surfaces: the bubble, the compact panel, the full-screen overlay (Escape leaves it).
  *
  * It speaks the runtime's wire contract (PROTOCOL.md): one WebSocket per chat, JSON envelopes
@@ -78,7 +82,11 @@
     CONFLICT: "The assistant is busy right now. Please wait for its question or reply.",
     BAD_REQUEST: "The service could not accept that.",
     INTERNAL_ERROR: "Something went wrong on the service side.",
+    CHAT_DELETED: "This chat was deleted.",
+    RUN_IN_PROGRESS: "The assistant is still working in this chat.",
   };
+
+  const CHAT_DELETED_CLOSE = 4410; // the runtime's close code for a deleted chat: do not reconnect
 
   // Why the runtime refused a socket (close 1008, its short reason) → plain words.
   const REFUSAL_TEXT = {
@@ -273,6 +281,15 @@
         text: "⤢",
         onclick: () => this.toggleOverlay(),
       });
+      this.chatsButton = el("button", {
+        class: "mzk-icon-button mzk-chats-toggle",
+        type: "button",
+        "aria-label": "Your chats",
+        "aria-expanded": "false",
+        title: "Your chats",
+        text: "☰",
+        onclick: () => this.toggleChats(),
+      });
       const closeButton = el("button", {
         class: "mzk-icon-button mzk-close",
         type: "button",
@@ -283,7 +300,7 @@
       });
       const meta = el("div", { class: "mzk-header__meta" }, [this.statusNode, this.usageNode]);
       const titles = el("div", { class: "mzk-header__titles" }, [this.titleNode, meta]);
-      return el("header", { class: "mzk-header" }, [titles, this.expandButton, closeButton]);
+      return el("header", { class: "mzk-header" }, [titles, this.chatsButton, this.expandButton, closeButton]);
     }
 
     buildBanner() {
@@ -303,7 +320,8 @@
       this.activity = el("div", { class: "mzk-activity", hidden: true });
       const conversation = el("div", { class: "mzk-conversation" }, [this.messages, this.activity]);
       this.artifacts = el("aside", { class: "mzk-artifacts", "aria-label": "Artifacts", hidden: true });
-      return el("div", { class: "mzk-body" }, [conversation, this.artifacts]);
+      this.chatList = el("ul", { class: "mzk-chats", "aria-label": "Your chats", hidden: true });
+      return el("div", { class: "mzk-body" }, [this.chatList, conversation, this.artifacts]);
     }
 
     buildComposer() {
@@ -455,6 +473,101 @@
       return body.chat_id;
     }
 
+    async authedFetch(path, init) {
+      const token = await this.fetchToken();
+      const headers = { Accept: "application/json" };
+      if (token) headers.Authorization = `Bearer ${token}`;
+      const res = await fetch(new URL(path, this.runtimeBase()), Object.assign({}, init, { headers }));
+      const body = await res.json().catch(() => ({}));
+      if (!res.ok) throw new Error(body.detail || `The chat service answered HTTP ${res.status}.`);
+      return body;
+    }
+
+    async listChats() {
+      const body = await this.authedFetch("api/sessions?limit=50", { method: "GET" });
+      return body.sessions || [];
+    }
+
+    async deleteChat(chatId) {
+      // force: a run going on in the chat is stopped first rather than refusing (409).
+      const body = await this.authedFetch(`api/sessions/${encodeURIComponent(chatId)}?force=true`, { method: "DELETE" });
+      if (this.chat && this.chat.chatId === chatId) this.onChatDeleted();
+      const item = this.chatList.querySelector(`[data-chat-id="${CSS.escape(chatId)}"]`);
+      if (item) item.remove();
+      if (!this.chatList.hidden && !this.chatList.querySelector("[data-chat-id]")) this.showChatsNote("No chats yet.");
+      return body.deleted;
+    }
+
+    onChatDeleted() {
+      // The chat is gone (deleted here or elsewhere): forget it; reconnecting would start an
+      // empty chat under the same id.
+      const detail = this.chat ? { workflow_name: this.chat.workflowName, chat_id: this.chat.chatId } : {};
+      this.disconnect();
+      this.chat = null;
+      this.remember();
+      this.setRunning(false);
+      this.setActivity(null);
+      this.setPendingInput(null);
+      this.root.setAttribute("data-chat-status", "deleted");
+      this.setBanner(ERROR_TEXT.CHAT_DELETED, false);
+      this.host.dispatchEvent(new CustomEvent("mozaiks:chat:deleted", { detail, bubbles: true, composed: true }));
+    }
+
+    // ── the user's chats ──
+
+    async toggleChats() {
+      const show = this.chatList.hidden;
+      this.chatList.hidden = !show;
+      this.chatsButton.setAttribute("aria-expanded", String(show));
+      if (show) await this.refreshChats();
+    }
+
+    showChatsNote(text) {
+      this.chatList.replaceChildren(el("li", { class: "mzk-chats__note", text }));
+    }
+
+    async refreshChats() {
+      this.showChatsNote("Loading…");
+      let sessions;
+      try {
+        sessions = await this.listChats();
+      } catch (err) {
+        this.showChatsNote(err.message || String(err));
+        return;
+      }
+      if (!sessions.length) return this.showChatsNote("No chats yet.");
+      this.chatList.replaceChildren(...sessions.map((s) => this.chatItem(s)));
+    }
+
+    chatItem(session) {
+      const when = new Date(session.updated_at).toLocaleString();
+      const current = this.chat && this.chat.chatId === session.chat_id;
+      const open = el("button", {
+        class: "mzk-chats__open",
+        type: "button",
+        title: session.chat_id,
+        onclick: () => {
+          this.toggleChats();
+          this.open({ workflow_name: session.workflow_name, chat_id: session.chat_id }).catch((err) => this.showError(err.message || String(err)));
+        },
+      }, [el("span", { class: "mzk-chats__name", text: session.workflow_name }), el("span", { class: "mzk-chats__when", text: when })]);
+      // Two clicks: the first asks, the second deletes (no modal dialog in the host page).
+      const remove = el("button", { class: "mzk-chats__delete", type: "button", "aria-label": "Delete this chat", text: "Delete" });
+      remove.addEventListener("click", () => {
+        if (remove.getAttribute("data-confirm") !== "true") {
+          remove.setAttribute("data-confirm", "true");
+          remove.textContent = "Delete for good?";
+          return;
+        }
+        remove.disabled = true;
+        this.deleteChat(session.chat_id).catch((err) => {
+          remove.disabled = false;
+          remove.title = err.message || String(err);
+        });
+      });
+      return el("li", { class: "mzk-chats__item", "data-chat-id": session.chat_id, "data-current": current ? "true" : null }, [open, remove]);
+    }
+
     // ── WebSocket lifecycle ──
 
     socketUrl(token) {
@@ -520,6 +633,7 @@
       if (ws !== this.socket) return;
       this.socket = null;
       if (ev.code === 1008) return this.onPolicyClose(ev);
+      if (ev.code === CHAT_DELETED_CLOSE) return this.onChatDeleted();
       this.scheduleReconnect(CLOSE_TEXT[ev.code] || "Connection lost.");
     }
 
@@ -1205,6 +1319,8 @@
     init,
     open: (options) => requireWidget().open(options),
     close: () => requireWidget().close(),
+    chats: () => requireWidget().listChats(),
+    deleteChat: (chatId) => requireWidget().deleteChat(chatId),
     expand: () => requireWidget().setSurface("overlay"),
     collapse: () => requireWidget().setSurface("compact"),
     state: () =>
