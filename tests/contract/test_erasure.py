@@ -169,6 +169,14 @@ async def test_idle_chats_are_the_old_inactive_ones_of_the_app(store: Store) -> 
     assert len(await store.idle_chats("app1", cutoff, limit=1)) == 1
     assert await store.idle_chats("app1", utcnow() - timedelta(hours=1), limit=10) == []
 
+    # What retention then deletes: those two, and nothing of bob's or of the other tenant.
+    totals = await _totals(store, "app1", None)
+    deleted = await store.delete_chats("app1", [c.chat_id for c in idle])
+    assert deleted.chats == 2 and await _kinds(store, "app1", "alice") == EMPTY
+    assert await _kinds(store, "app1", "bob") == FULL
+    assert {u: await _kinds(store, "app2", u) for u in USERS} == {"alice": FULL, "bob": FULL}
+    assert await _totals(store, "app1", None) == totals
+
 
 async def test_erasure_audit_is_kept_newest_first_per_app(store: Store) -> None:
     now = utcnow()
