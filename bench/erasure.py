@@ -38,6 +38,7 @@ from mozaiks_runtime.storage.base import (
 
 APP = "bench"
 USER, OTHER = "u-erased", "u-kept"
+FILL_BATCH = 5000  # documents per insert when filling FerretDB
 
 
 def open_store(args: argparse.Namespace, workdir: Path) -> Store:
@@ -87,11 +88,21 @@ async def fill(
 
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(args.mongo_uri, tz_aware=True)
     db = client[workdir.name]
+
+    async def insert(rows: list[tuple[ChatRecord, list[StoredEvent], UsageRecord]]) -> None:
+        await db.chats.insert_many([chat_doc(c) for c, _, _ in rows])
+        await db.events.insert_many([event_doc(e) for _, es, _ in rows for e in es])
+        await db.usage.insert_many([usage_doc(u) for _, _, u in rows])
+
     try:
-        for chat, stored, usage in rows_of(user, chats, args.events):
-            await db.chats.insert_one(chat_doc(chat))
-            await db.events.insert_many([event_doc(e) for e in stored])
-            await db.usage.insert_one(usage_doc(usage))
+        batch: list[tuple[ChatRecord, list[StoredEvent], UsageRecord]] = []
+        for row in rows_of(user, chats, args.events):
+            batch.append(row)
+            if len(batch) * args.events >= FILL_BATCH:
+                await insert(batch)
+                batch = []
+        if batch:
+            await insert(batch)
     finally:
         await client.close()
 

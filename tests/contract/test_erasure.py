@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 
+from mozaiks_runtime.storage import mongo_erasure
 from mozaiks_runtime.storage.base import (
     ERASED_USER,
     ChatRecord,
@@ -222,3 +223,23 @@ async def test_events_and_usage_of_chats_are_read_in_order_across_pages(store: S
         (chat, f"m{i}") for chat in ("a", "b") for i in (2, 1, 0)
     ]
     assert [e async for e in store.events_of_chats("app1", [])] == []
+
+
+async def test_long_logs_are_deleted_whole_in_bounded_steps(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """MongoDB deletes at most EVENTS_PER_DELETE events at a time (FerretDB binds every matched
+    id in one SQL statement): grouped chats, seq windows for a long log, nothing left over."""
+    monkeypatch.setattr(mongo_erasure, "EVENTS_PER_DELETE", 5)
+    now = utcnow()
+    sizes = {"long": 12, "mid": 4, "small": 2, "none": 0, "kept": 7}
+    for chat_id, n in sizes.items():
+        await store.create_chat(ChatRecord("app1", chat_id, "alice", "w", "v", "idle", now, now))
+        if n:
+            events = [NewEvent("chat.text", {"n": i}) for i in range(n)]
+            await store.append_events("app1", chat_id, events)
+    deleted = await store.delete_chats("app1", ["small", "long", "none", "mid"])
+    assert (deleted.chats, deleted.events) == (4, 18)
+    for chat_id in ("long", "mid", "small", "none"):
+        assert await store.events_after("app1", chat_id) == []
+    assert len(await store.events_after("app1", "kept")) == 7

@@ -62,6 +62,6 @@ def audit_from(row: Mapping[str, Any], erased_at: datetime) -> ErasureAudit:
     )
 
 
-def chunks(ids: list[str]) -> Iterable[list[str]]:
-    for start in range(0, len(ids), DELETE_CHUNK):
-        yield ids[start : start + DELETE_CHUNK]
+def chunks(ids: list[str], size: int = DELETE_CHUNK) -> Iterable[list[str]]:
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]

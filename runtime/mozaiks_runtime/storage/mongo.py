@@ -62,6 +62,7 @@ from mozaiks_runtime.storage.mongo_docs import (
 from mozaiks_runtime.storage.mongo_erasure import (
     AUDIT,
     ERASURE_INDEXES,
+    MONGO_DELETE_CHUNK,
     READ_BATCH,
     ROLLUPS,
     audit_doc,
@@ -595,7 +596,9 @@ class MongoStore:
         self, app_id: str, chat_ids: Sequence[str], *, keep_user: bool = True
     ) -> DeletedRows:
         total = DeletedRows()
-        for chunk in chunks(list(dict.fromkeys(chat_ids))):
+        # Smaller chunks than SQLite's: what one delete matches stays far below the variables
+        # FerretDB's SQLite backend binds per statement (see mongo_erasure._delete_events).
+        for chunk in chunks(list(dict.fromkeys(chat_ids)), size=MONGO_DELETE_CHUNK):
             async with _driver_errors():
                 total += await delete_chats(self._db, app_id, chunk, keep_user)
             for chat_id in chunk:

@@ -21,6 +21,8 @@ ROLLUPS = "usage_rollup"
 AUDIT = "erasure_audit"
 DUPLICATE_KEY = 11000
 READ_BATCH = 1000  # documents per cursor batch of an export or erasure
+EVENTS_PER_DELETE = 20_000  # see _delete_events
+MONGO_DELETE_CHUNK = 100  # chats per delete_chats step
 
 ERASURE_INDEXES: list[tuple[str, list[tuple[str, int]], Doc]] = [
     ("usage", [("app_id", ASCENDING), ("chat_id", ASCENDING)], {"name": "usage_by_chat"}),
@@ -90,11 +92,46 @@ async def delete_chats(
 ) -> DeletedRows:
     await fold_usage(db, app_id, chat_ids, keep_user)
     query = {"app_id": app_id, "chat_id": {"$in": chat_ids}}
-    counts = {}
-    for collection in ("events", "pending", "inbox", "usage"):
+    counts = {"events": await _delete_events(db, app_id, chat_ids)}
+    for collection in ("pending", "inbox", "usage"):
         counts[collection] = (await db[collection].delete_many(query)).deleted_count
     chats = (await db.chats.delete_many(query)).deleted_count
     return DeletedRows(chats, counts["events"], counts["pending"], counts["inbox"], counts["usage"])
+
+
+async def _delete_events(db: AsyncDatabase[Doc], app_id: str, chat_ids: list[str]) -> int:
+    """The chats' events, at most EVENTS_PER_DELETE per delete: FerretDB 1.x's SQLite backend
+    deletes what a filter matched with one statement binding every matched id, which fails past
+    SQLite's 32,766 variables. Chats are grouped by their last seq; a longer log goes in seq
+    windows; a last sweep takes what an append cut short left past the recorded last seq."""
+    last: dict[str, int] = {}
+    query = {"app_id": app_id, "chat_id": {"$in": chat_ids}}
+    async for doc in db.chats.find(query, {"chat_id": True, "last_seq": True, "_id": False}):
+        last[doc["chat_id"]] = int(doc.get("last_seq") or 0)
+    deleted = 0
+    group: list[str] = []
+    size = 0
+    for chat_id in chat_ids:
+        n = last.get(chat_id, 0)
+        if n > EVENTS_PER_DELETE:
+            for low in range(0, n, EVENTS_PER_DELETE):
+                seqs = {"$gt": low, "$lte": low + EVENTS_PER_DELETE}
+                window = {"app_id": app_id, "chat_id": chat_id, "seq": seqs}
+                deleted += (await db.events.delete_many(window)).deleted_count
+            continue
+        if group and size + n > EVENTS_PER_DELETE:
+            deleted += await _delete_group(db, app_id, group)
+            group, size = [], 0
+        group.append(chat_id)
+        size += n
+    if group:
+        deleted += await _delete_group(db, app_id, group)
+    return deleted + (await db.events.delete_many(query)).deleted_count
+
+
+async def _delete_group(db: AsyncDatabase[Doc], app_id: str, chat_ids: list[str]) -> int:
+    result = await db.events.delete_many({"app_id": app_id, "chat_id": {"$in": chat_ids}})
+    return result.deleted_count
 
 
 def audit_doc(audit: ErasureAudit) -> Doc:

@@ -26,7 +26,7 @@ from mozaiks_runtime.storage.base import (
     UsageRollup,
 )
 
-CHAT_PAGE = 100  # part of the canonical order: the erasure hashes the same pages
+CHAT_PAGE = 500  # part of the canonical order: the erasure hashes the same pages
 CHUNK_BYTES = 64 * 1024  # what the response sends at a time (a write per line is slow)
 
 
