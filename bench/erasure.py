@@ -108,14 +108,14 @@ async def fill(
 
 
 async def count(store: Store, user: str) -> tuple[int, int]:
-    """(chats, events) of the user, read through the store."""
+    """(chats, events) of the user, read through the store a page at a time."""
     chats = events = 0
     cursor = None
     while True:
         page = await store.list_chats(APP, user_id=user, limit=200, cursor=cursor)
-        for chat in page.chats:
-            chats += 1
-            events += len(await store.events_after(APP, chat.chat_id, 0, 10_000))
+        chats += len(page.chats)
+        async for _ in store.events_of_chats(APP, [c.chat_id for c in page.chats]):
+            events += 1
         if page.next_cursor is None:
             return chats, events
         cursor = page.next_cursor

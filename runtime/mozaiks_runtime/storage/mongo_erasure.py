@@ -102,8 +102,9 @@ async def delete_chats(
 async def _delete_events(db: AsyncDatabase[Doc], app_id: str, chat_ids: list[str]) -> int:
     """The chats' events, at most EVENTS_PER_DELETE per delete: FerretDB 1.x's SQLite backend
     deletes what a filter matched with one statement binding every matched id, which fails past
-    SQLite's 32,766 variables. Chats are grouped by their last seq; a longer log goes in seq
-    windows; a last sweep takes what an append cut short left past the recorded last seq."""
+    SQLite's 32,766 variables. Chats are grouped by their last seq (a group's delete takes all
+    of its chats' events); a longer log goes in seq windows, then a sweep takes any event past
+    its recorded last seq (an append cut short between its insert and that update)."""
     last: dict[str, int] = {}
     query = {"app_id": app_id, "chat_id": {"$in": chat_ids}}
     async for doc in db.chats.find(query, {"chat_id": True, "last_seq": True, "_id": False}):
@@ -111,9 +112,11 @@ async def _delete_events(db: AsyncDatabase[Doc], app_id: str, chat_ids: list[str
     deleted = 0
     group: list[str] = []
     size = 0
+    long_logs: list[str] = []
     for chat_id in chat_ids:
         n = last.get(chat_id, 0)
         if n > EVENTS_PER_DELETE:
+            long_logs.append(chat_id)
             for low in range(0, n, EVENTS_PER_DELETE):
                 seqs = {"$gt": low, "$lte": low + EVENTS_PER_DELETE}
                 window = {"app_id": app_id, "chat_id": chat_id, "seq": seqs}
@@ -126,7 +129,9 @@ async def _delete_events(db: AsyncDatabase[Doc], app_id: str, chat_ids: list[str
         size += n
     if group:
         deleted += await _delete_group(db, app_id, group)
-    return deleted + (await db.events.delete_many(query)).deleted_count
+    if long_logs:  # events past a long log's recorded last seq
+        deleted += await _delete_group(db, app_id, long_logs)
+    return deleted
 
 
 async def _delete_group(db: AsyncDatabase[Doc], app_id: str, chat_ids: list[str]) -> int:
