@@ -20,6 +20,7 @@ from mozaiks_runtime.storage.base import (
     UsageRecord,
     utcnow,
 )
+from mozaiks_runtime.storage.mongo import MongoStore
 
 pytestmark = pytest.mark.contract
 
@@ -243,3 +244,27 @@ async def test_long_logs_are_deleted_whole_in_bounded_steps(
     for chat_id in ("long", "mid", "small", "none"):
         assert await store.events_after("app1", chat_id) == []
     assert len(await store.events_after("app1", "kept")) == 7
+
+
+async def test_a_mongo_deletion_cut_short_after_the_fold_counts_nothing_twice(
+    ferretdb: str, mongo_database: str
+) -> None:
+    """No transactions on FerretDB: a deletion that stopped after folding the usage (a crash)
+    is repeated; the fold's deterministic ids keep the calls counted once."""
+    from pymongo import AsyncMongoClient
+
+    store = MongoStore(ferretdb, mongo_database)
+    await store.start()
+    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(ferretdb, tz_aware=True)
+    try:
+        await _populate(store)
+        totals = await _totals(store, "app1", None)
+        alice = await _totals(store, "app1", "alice")
+        await mongo_erasure.fold_usage(client[mongo_database], "app1", _chat_ids("alice"), True)
+        deleted = await store.delete_chats("app1", _chat_ids("alice"))
+        assert deleted.usage == CHATS_PER_USER * USAGE_PER_CHAT
+        assert await _totals(store, "app1", None) == totals
+        assert await _totals(store, "app1", "alice") == alice
+    finally:
+        await client.close()
+        await store.close()
