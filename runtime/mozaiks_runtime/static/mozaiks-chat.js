@@ -27,7 +27,7 @@
  * document and window: `mozaiks:chat:open` / `mozaiks:chat:close`, detail {workflow_name, chat_id}.
  * Surfaces: the bubble, the compact panel, the full-screen overlay (Escape leaves it).
  *
- * It speaks the runtime's wire contract (PROTOCOL.md): one WebSocket per chat, JSON envelopes
+ * It speaks the runtime's wire contract (docs/protocol.md): one WebSocket per chat, JSON envelopes
  * with a per-chat `seq`; it keeps the highest seq it has seen, drops anything at or below it
  * (no duplicates) and reconnects with backoff, `?last_seq=` and `client.resume` (nothing
  * missed). The open chat is remembered per tab (sessionStorage) and replayed after a reload.

@@ -1,4 +1,4 @@
-"""The HTTP routes of PROTOCOL.md over a real server: sessions, the widget's routes, workflows,
+"""The HTTP routes of docs/protocol.md over a real server: sessions, the widget's routes, workflows,
 probes; each route that names a chat has a not-found and a not-the-owner case."""
 
 from __future__ import annotations
