@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
@@ -27,13 +28,15 @@ from typing import Any
 import httpx2
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
-from mcp import Client
+from mcp import Client, MCPError
 from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp_types import CallToolResult, ListToolsResult, TextContent, Tool
 
 from mozaiks_runtime.errors import McpServerFailed
 from mozaiks_runtime.workflows.model import McpServer
+
+logger = logging.getLogger(__name__)
 
 MAX_PAGES = 20  # tools/list pages read at most (a server whose cursor never ends cannot hang us)
 TRUNCATED = "\n[truncated by mozaiks: {shown} of {total} characters shown]"
@@ -80,7 +83,7 @@ async def call(tool: McpTool, arguments: Mapping[str, Any], env: Mapping[str, st
         raise McpToolError(exc.message) from None
     except Exception as exc:  # the SDK raises transport and protocol errors in exception groups
         raise McpToolError(
-            f"MCP tool {tool.name} (server {server.name}) failed: {describe(exc)}"
+            f"MCP tool {tool.name} (server {server.name}) failed: {describe(exc, server.name)}"
         ) from None
     if not isinstance(result, CallToolResult):
         raise McpToolError(f"MCP tool {tool.name} answered with an unexpected {type(result)}")
@@ -105,7 +108,7 @@ async def _discover_one(server: McpServer, env: Mapping[str, str]) -> list[McpTo
     except McpServerFailed:
         raise
     except Exception as exc:
-        raise McpServerFailed(f"MCP server {server.name}: {describe(exc)}") from None
+        raise McpServerFailed(f"MCP server {server.name}: {describe(exc, server.name)}") from None
     return allowed_tools(server, listed)
 
 
@@ -211,8 +214,9 @@ def bound(text: str, limit: int) -> str:
     return text[:limit] + TRUNCATED.format(shown=limit, total=len(text))
 
 
-def describe(exc: BaseException) -> str:
-    """The innermost errors of an exception (group), one line, without response bodies."""
+def describe(exc: BaseException, server: str) -> str:
+    """What went wrong, for the chat: the kinds of the innermost errors (and the server's own
+    JSON-RPC message), never addresses or response bodies. The details go to the log."""
     leaves: list[BaseException] = []
 
     def walk(e: BaseException) -> None:
@@ -223,4 +227,10 @@ def describe(exc: BaseException) -> str:
             leaves.append(e)
 
     walk(exc)
-    return "; ".join(f"{type(e).__name__}: {e}"[:300] for e in leaves[:3]) or type(exc).__name__
+    details = "; ".join(f"{type(e).__name__}: {e}" for e in leaves)
+    logger.warning("MCP server %s: request failed: %s", server, details)
+    kinds = [
+        f"{type(e).__name__}: {e}"[:200] if isinstance(e, MCPError) else type(e).__name__
+        for e in leaves[:3]
+    ]
+    return "; ".join(kinds) or type(exc).__name__

@@ -3,9 +3,11 @@ HTTP or SSE on loopback) and the fake OpenAI-compatible model scripting the call
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -13,7 +15,7 @@ from tests.support.fake_llm import FakeLLM, Reply
 from tests.support.mcp_server import FORECAST, McpServerProcess, free_port, running
 from tests.support.recording_io import RecordingIO
 
-from mozaiks_runtime.engine.base import RunRequest, TextMessage, ToolCall, ToolResult
+from mozaiks_runtime.engine.base import EngineEvent, RunRequest, TextMessage, ToolCall, ToolResult
 from mozaiks_runtime.engine.llm import LLMSettings, ModelConfigs
 from mozaiks_runtime.engine.mcp import TRUNCATED
 from mozaiks_runtime.engine.run import AG2Runner
@@ -228,3 +230,59 @@ async def test_the_sse_transport_works_too(fake_llm: FakeLLM) -> None:
     (result,) = io.of(ToolResult)
     assert result.status == "ok" and result.result == f"Faro: {FORECAST}"
     assert io.texts() == ["Faro is sunny."]
+
+
+@dataclass
+class _SignalsToolCalls(RecordingIO):
+    called: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def emit(self, event: EngineEvent) -> None:
+        await super().emit(event)
+        if isinstance(event, ToolCall):
+            self.called.set()
+
+
+async def test_cancelling_the_run_cancels_an_mcp_call_in_flight(
+    fake_llm: FakeLLM, runner: AG2Runner
+) -> None:
+    fake_llm.script(Reply.tool("slow", {"seconds": 60}), Reply.say("never"))
+    io = _SignalsToolCalls()
+    task = asyncio.create_task(run(runner, workflow({"timeout_seconds": 120}), io))
+    await asyncio.wait_for(io.called.wait(), 15)
+    await asyncio.sleep(0.2)  # the call is at the server now
+    task.cancel()
+    started = time.monotonic()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(task, 10)
+    assert time.monotonic() - started < 5
+    assert io.of(ToolResult) == [] and len(fake_llm.requests) == 1
+
+
+class _StopsServerBeforeTheModel(RecordingIO):
+    """Stops the MCP server once the tools were listed (before the first model call)."""
+
+    server: McpServerProcess | None = None
+
+    async def before_model_call(self, *, agent: str) -> None:
+        if self.server is not None:
+            self.server.stop()
+        await super().before_model_call(agent=agent)
+
+
+async def test_a_server_gone_mid_run_is_a_tool_error(fake_llm: FakeLLM) -> None:
+    server = McpServerProcess()
+    server.start()
+    settings = LLMSettings(base_url=fake_llm.url, api_key="k", model="fake-model", max_retries=0)
+    runner = AG2Runner(ModelConfigs(settings), mcp_env={"MOZAIKS_MCP_WEATHER_URL": server.url})
+    fake_llm.script(Reply.tool("forecast", {"city": "Braga"}), Reply.say("No forecast today."))
+    io = _StopsServerBeforeTheModel()
+    io.server = server
+    try:
+        await run(runner, workflow({"auth": None}), io)
+    finally:
+        server.stop()
+        await runner.aclose()
+    (result,) = io.of(ToolResult)
+    assert result.status == "error"
+    assert "MCP tool forecast (server weather) failed: ConnectError" in str(result.result)
+    assert io.texts() == ["No forecast today."]
