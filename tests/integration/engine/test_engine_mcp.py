@@ -8,6 +8,7 @@ import json
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,16 +16,18 @@ from tests.support.fake_llm import FakeLLM, Reply
 from tests.support.mcp_server import FORECAST, McpServerProcess, free_port, running
 from tests.support.recording_io import RecordingIO
 
+from mozaiks_runtime.config import Settings
 from mozaiks_runtime.engine.base import EngineEvent, RunRequest, TextMessage, ToolCall, ToolResult
 from mozaiks_runtime.engine.llm import LLMSettings, ModelConfigs
 from mozaiks_runtime.engine.mcp import TRUNCATED
-from mozaiks_runtime.engine.run import AG2Runner
+from mozaiks_runtime.engine.run import AG2Runner, build_runner
 from mozaiks_runtime.errors import McpServerFailed
 from mozaiks_runtime.workflows.model import WorkflowDefinition
-from mozaiks_runtime.workflows.schema import validate_definition
+from mozaiks_runtime.workflows.schema import load_definition_file, validate_definition
 
 pytestmark = pytest.mark.integration
 
+REPO = Path(__file__).resolve().parents[3]
 TOKEN = "mcp-test-token"
 ENV = {"MOZAIKS_MCP_WEATHER_URL": "", "MOZAIKS_MCP_WEATHER_TOKEN": TOKEN}
 
@@ -286,3 +289,25 @@ async def test_a_server_gone_mid_run_is_a_tool_error(fake_llm: FakeLLM) -> None:
     assert result.status == "error"
     assert "MCP tool forecast (server weather) failed: ConnectError" in str(result.result)
     assert io.texts() == ["No forecast today."]
+
+
+async def test_the_example_runs_on_the_demo_model_offline(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What `make run` does with workflows/mcp: the demo model calls `forecast` for real."""
+    example = load_definition_file(REPO / "workflows" / "mcp" / "weather.json")
+    io = RecordingIO()
+    with running() as server:  # the example sends no auth header
+        monkeypatch.setenv("MOZAIKS_MCP_WEATHER_URL", server.url)
+        runner = build_runner(Settings.load(dev_auth=True, llm_base_url=None))
+        request = RunRequest(
+            chat_id="c", app_id="a", user_id="u", workflow=example, user_message="?"
+        )
+        try:
+            await runner.run(request, io)
+        finally:
+            await runner.aclose()
+    assert runner.llm.settings.is_demo
+    (result,) = io.of(ToolResult)
+    assert result.name == "forecast" and result.status == "ok" and FORECAST in result.result
+    assert io.texts()[-1].startswith("[demo model]")
