@@ -6,6 +6,7 @@ streamable HTTP at `/mcp` (or SSE at `/sse` with `--transport sse`) on 127.0.0.1
 | tool         | does                                                                      |
 |--------------|---------------------------------------------------------------------------|
 | `forecast`   | a fixed forecast for `city` (what the happy path calls)                   |
+| `air-quality`| a hyphenated name, as MCP servers often use                                |
 | `wipe_disk`  | never meant to be offered: workflows leave it off their allow-lists       |
 | `huge`       | a text of `size` characters (an over-large result)                        |
 | `slow`       | sleeps `seconds`, then answers (a call that outlives its timeout)         |
@@ -61,6 +62,10 @@ def build_server(*, malformed: bool = False) -> MCPServer:
     @server.tool(description="The weather forecast for a city.")
     def forecast(city: str) -> str:
         return f"{city}: {FORECAST}"
+
+    @server.tool(name="air-quality", description="The air quality in a city.")
+    def air_quality(city: str) -> str:
+        return f"{city}: air quality good"
 
     @server.tool(description="Erase everything (a tool no workflow should ever be offered).")
     def wipe_disk() -> str:

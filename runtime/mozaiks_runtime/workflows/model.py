@@ -35,6 +35,8 @@ WORKFLOW_NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 # Agent and tool names reach the model provider as `name` / function names.
 AGENT_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_]{0,63}$"
 TOOL_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
+# MCP servers also name tools with hyphens (`get-forecast`); model providers accept them.
+TOOL_REF_PATTERN = r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$"
 IDENTIFIER_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
 # A UI component type the widget knows how to render (e.g. confirmation, form, card).
 COMPONENT_TYPE_PATTERN = r"^[a-z][a-z0-9_-]{0,63}$"
@@ -48,6 +50,7 @@ TOOL_ENTRY_POINT_GROUP = "mozaiks.tools"
 AgentName = Annotated[str, Field(pattern=AGENT_NAME_PATTERN)]
 ContextKey = Annotated[str, Field(pattern=IDENTIFIER_PATTERN)]
 ToolName = Annotated[str, Field(pattern=TOOL_NAME_PATTERN)]
+ToolRef = Annotated[str, Field(pattern=TOOL_REF_PATTERN)]  # a declared tool or an MCP tool
 TargetName = Annotated[
     str,
     Field(
@@ -177,7 +180,7 @@ class McpServer(_Model):
         None, description="Read the endpoint from this variable instead (set exactly one)."
     )
     auth: McpAuth | None = None
-    tools: list[ToolName] = Field(
+    tools: list[ToolRef] = Field(
         ..., min_length=1, description="The allow-list: the server's tools agents may call."
     )
     timeout_seconds: Timeout = Field(30.0, description="Each call fails after this long.")
@@ -198,7 +201,7 @@ class McpServer(_Model):
 class ToolHandoff(_Model):
     """After this agent calls `tool`, the next turn goes to `target`."""
 
-    tool: ToolName
+    tool: ToolRef
     target: TargetName
 
 
@@ -241,7 +244,7 @@ class AgentDefinition(_Model):
         None, min_length=1, max_length=256, description="Override of the deployment's model."
     )
     temperature: float | None = Field(None, ge=0, le=2)
-    tools: list[ToolName] = Field(default_factory=list)
+    tools: list[ToolRef] = Field(default_factory=list)
     structured_output: StructuredOutput | None = None
     show_to_user: bool = Field(True, description="Whether the widget shows this agent's messages.")
     handoffs: Handoffs = Field(default_factory=Handoffs)

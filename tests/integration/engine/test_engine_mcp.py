@@ -117,6 +117,19 @@ async def test_an_agent_calls_an_mcp_tool_with_the_servers_schema(
     assert io.of(TextMessage)[-1].content == "Sunny in Lisbon."
 
 
+async def test_a_hyphenated_mcp_tool_name_works(fake_llm: FakeLLM, runner: AG2Runner) -> None:
+    wf = workflow({"tools": ["air-quality"]}, tools=["air-quality"])
+    fake_llm.script(Reply.tool("air-quality", {"city": "Faro"}), Reply.say("Clean air."))
+    io = RecordingIO()
+    await run(runner, wf, io)
+    (result,) = io.of(ToolResult)
+    assert (result.name, result.status, result.result) == (
+        "air-quality",
+        "ok",
+        "Faro: air quality good",
+    )
+
+
 async def test_a_tool_off_the_allow_list_is_never_offered_and_calling_it_is_a_tool_error(
     fake_llm: FakeLLM, runner: AG2Runner
 ) -> None:
