@@ -18,6 +18,8 @@ How a run goes:
    a UI tool calls `RunIO.request_ui_tool`. Every wait has a timeout. A domain error raised by
    RunIO inside a tool (`InputTimeout`, `BudgetExceeded`, ...) ends the run with that error:
    AG2 would otherwise hand any tool exception to the model as a tool error.
+5. MCP tools (`mcp.py`) are listed once, when the run starts (a server that cannot serve the run
+   fails it there); afterwards they are tools like the others, whose failures the model reads.
 
 Nothing is shared between runs except read-only things (the plugin cache, the HTTP pool).
 """
