@@ -6,13 +6,24 @@ a message that names the variable; no other module reads `os.environ`.
 
 from __future__ import annotations
 
+import os
 import socket
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Self
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from mozaiks_runtime.workflows.model import MCP_ENV_PREFIX
 
 
 class SettingsError(Exception):
@@ -105,6 +116,9 @@ class Settings(BaseSettings):
     webhook_retry_base_seconds: float = Field(2.0, gt=0)  # first retry; doubles each time
     webhook_retry_max_seconds: float = Field(600.0, gt=0)
 
+    # MCP servers (docs/workflows.md): every MOZAIKS_MCP_* variable, by name (see `mcp_env`).
+    _mcp_env: dict[str, SecretStr] = PrivateAttr(default_factory=dict)
+
     @field_validator("webhook_url")
     @classmethod
     def _check_webhook_url(cls, url: str | None) -> str | None:
@@ -129,6 +143,19 @@ class Settings(BaseSettings):
                 if isinstance(raw, str):
                     data[name] = [item.strip() for item in raw.split(",") if item.strip()]
         return data
+
+    @model_validator(mode="after")
+    def _collect_mcp_env(self) -> Self:
+        self._mcp_env = {
+            k: SecretStr(v) for k, v in os.environ.items() if k.startswith(MCP_ENV_PREFIX)
+        }
+        return self
+
+    @property
+    def mcp_env(self) -> Mapping[str, SecretStr]:
+        """The MOZAIKS_MCP_* variables: workflows take their MCP servers' URLs and auth headers
+        from these by name; no other variable is ever readable to a workflow."""
+        return self._mcp_env
 
     @model_validator(mode="after")
     def _check_identity(self) -> Self:

@@ -95,6 +95,12 @@ class EngineFailed(MozaiksError):
     error_code = "ENGINE_FAILED"
 
 
+class McpServerFailed(EngineFailed):
+    """An MCP server a run needs cannot serve it (unreachable, refused, or lists a tool badly)."""
+
+    error_code = "MCP_SERVER_FAILED"
+
+
 @dataclass(frozen=True, slots=True)
 class Reply:
     http_status: int

@@ -41,6 +41,11 @@ def runtime_env(tenant: Tenant) -> list[dict[str, Any]]:
         "MOZAIKS_WEBHOOK_SECRET": spec.webhook.secret_ref if spec.webhook else None,
     }
     env += [_from_secret(k, r.name, r.key) for k, r in refs.items() if r is not None]
+    for var in spec.mcp_env:  # for the workflows' MCP servers (URLs, auth header values)
+        if var.secret_ref is not None:
+            env.append(_from_secret(var.name, var.secret_ref.name, var.secret_ref.key))
+        else:
+            env.append({"name": var.name, "value": var.value or ""})
     return env
 
 

@@ -1,5 +1,5 @@
-"""The runtime NetworkPolicy: only the ingress controller gets in; only DNS, the database and
-the LLM endpoint get out.
+"""The runtime NetworkPolicy: only the ingress controller gets in; only DNS, the database, the LLM
+endpoint and the MCP servers whose URLs the Tenant gives as plain `mcpEnv` values get out.
 
 NetworkPolicy speaks in pods, namespaces and IP blocks, not host names, so egress to the database
 and the LLM is limited by port (their addresses may be anywhere, even outside the cluster).
@@ -8,6 +8,7 @@ and the LLM is limited by port (their addresses may be anywhere, even outside th
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from mozaiks_operator import constants as c
 from mozaiks_operator.build.meta import child_metadata
@@ -25,6 +26,9 @@ def build_runtime_network_policy(
     ]
     if llm_port is not None:
         egress.append({"ports": [{"port": llm_port, "protocol": "TCP"}]})
+    mcp = mcp_ports(tenant)
+    if mcp:
+        egress.append({"ports": [{"port": port, "protocol": "TCP"} for port in mcp]})
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
@@ -47,3 +51,18 @@ def build_runtime_network_policy(
             "egress": egress,
         },
     }
+
+
+def mcp_ports(tenant: Tenant) -> list[int]:
+    """The ports of the MCP server URLs among the Tenant's plain `mcpEnv` values (a URL kept in a
+    Secret is not read here: give URLs as values, keep only credentials in Secrets)."""
+    ports: set[int] = set()
+    for var in tenant.spec.mcp_env:
+        try:
+            parts = urlsplit(var.value or "")
+            port = parts.port
+        except ValueError:
+            continue
+        if parts.scheme in ("http", "https") and parts.hostname:
+            ports.add(port or (443 if parts.scheme == "https" else 80))
+    return sorted(ports)

@@ -10,6 +10,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from mozaiks_runtime.workflows.model import MCP_ENV_PATTERN
+
 
 class _Spec(BaseModel):
     model_config = ConfigDict(
@@ -85,6 +87,15 @@ class WebhookSpec(_Spec):
     secret_ref: SecretKeyRef
 
 
+class McpEnvVar(_Spec):
+    """A MOZAIKS_MCP_* variable of the runtime, which workflows' MCP servers read their URL
+    (`url_env`) or auth header (`auth.value_env`) from: a plain value or a Secret key."""
+
+    name: str = Field(pattern=MCP_ENV_PATTERN)
+    value: str | None = None
+    secret_ref: SecretKeyRef | None = None
+
+
 class TenantSpec(_Spec):
     app_id: str
     paused: bool = False
@@ -96,6 +107,7 @@ class TenantSpec(_Spec):
     database: DatabaseSpec = Field(default_factory=DatabaseSpec)
     quotas: QuotaSpec = Field(default_factory=QuotaSpec)
     webhook: WebhookSpec | None = None
+    mcp_env: list[McpEnvVar] = Field(default_factory=list)
 
     @property
     def database_name(self) -> str:
@@ -115,6 +127,7 @@ class TenantSpec(_Spec):
             "database.uriSecretRef": self.database.uri_secret_ref,
             "webhook.secretRef": self.webhook.secret_ref if self.webhook else None,
         }
+        refs.update({f"mcpEnv[{i}].secretRef": v.secret_ref for i, v in enumerate(self.mcp_env)})
         return {path: r for path, r in refs.items() if r is not None}
 
 

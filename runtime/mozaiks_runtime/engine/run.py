@@ -18,6 +18,8 @@ How a run goes:
    a UI tool calls `RunIO.request_ui_tool`. Every wait has a timeout. A domain error raised by
    RunIO inside a tool (`InputTimeout`, `BudgetExceeded`, ...) ends the run with that error:
    AG2 would otherwise hand any tool exception to the model as a tool error.
+5. MCP tools (`mcp.py`) are listed once, when the run starts (a server that cannot serve the run
+   fails it there); afterwards they are tools like the others, whose failures the model reads.
 
 Nothing is shared between runs except read-only things (the plugin cache, the HTTP pool).
 """
@@ -53,7 +55,7 @@ from ag2.tools.tool import Tool
 from fast_depends import Provider
 from jsonschema import Draft202012Validator
 
-from mozaiks_runtime.engine import build
+from mozaiks_runtime.engine import build, mcp
 from mozaiks_runtime.engine.base import (
     HistoryMessage,
     RunIO,
@@ -112,6 +114,8 @@ class AG2Runner:
     input_timeout_seconds: float = 600.0
     ui_tool_timeout_seconds: float = 600.0
     tool_timeout_seconds: float = 120.0
+    # The MOZAIKS_MCP_* variables that MCP servers' URLs and auth headers are read from.
+    mcp_env: Mapping[str, str] = field(default_factory=dict)
 
     async def run(self, request: RunRequest, io: RunIO) -> RunOutcome:
         return await _Run(self, request, io).execute()
@@ -127,6 +131,7 @@ def build_runner(settings: Settings) -> AG2Runner:
         llm=ModelConfigs(LLMSettings.from_settings(settings)),
         input_timeout_seconds=settings.input_timeout_seconds,
         ui_tool_timeout_seconds=settings.ui_tool_timeout_seconds,
+        mcp_env={k: v.get_secret_value() for k, v in settings.mcp_env.items()},
     )
 
 
@@ -146,11 +151,14 @@ class _Run:
         self.io = io
         self.workflow: WorkflowDefinition = request.workflow
         self.transcript: list[HistoryMessage] = list(request.history)
+        self.mcp_tools: dict[str, mcp.McpTool] = {}  # listed once, at run start
 
     # ── the loop ────────────────────────────────────────────────────────────
 
     async def execute(self) -> RunOutcome:
         wf, request = self.workflow, self.request
+        if wf.mcp_servers:
+            self.mcp_tools = await mcp.discover(wf.mcp_servers, self.runner.mcp_env)
         speaker = self._first_speaker()
         graph = build.transition_graph(wf, initial_speaker=speaker)
         adapter = WorkflowAdapter()
@@ -294,7 +302,10 @@ class _Run:
                 *turn_input,
                 stream=stream,
                 variables=dict(context),
-                tools=[self._tool(agent_def, spec) for spec in tools],
+                tools=[
+                    *(self._tool(agent_def, spec) for spec in tools),
+                    *self._mcp_tools(agent_def),
+                ],
                 middleware=[gate],
                 hitl_hook=ask_user,
             ) as handle:
@@ -327,6 +338,17 @@ class _Run:
         return _CallbackTool(
             spec.name, spec.description, _human_input_parameters(spec), self._human_handler(spec)
         )
+
+    def _mcp_tools(self, agent: AgentDefinition) -> list[Tool]:
+        """The agent's MCP tools, with the schemas their servers listed at run start."""
+        tools: list[Tool] = []
+        for name in agent.tools:
+            spec = self.mcp_tools.get(name)
+            if spec is not None:
+                description = spec.description or f"{spec.name} (MCP server {spec.server.name})"
+                handler = _mcp_handler(spec, self.runner.mcp_env)
+                tools.append(_CallbackTool(spec.name, description, spec.parameters, handler))
+        return tools
 
     def _ui_tool_handler(self, agent: AgentDefinition, spec: UITool) -> _Handler:
         io = self.io
@@ -422,6 +444,13 @@ class _CallbackTool(Tool):
         except Exception as exc:
             return ToolErrorEvent.from_call(event, error=exc)
         return ToolResultEvent.from_call(event, result=result)
+
+
+def _mcp_handler(tool: mcp.McpTool, env: Mapping[str, str]) -> _Handler:
+    async def handle(arguments: dict[str, Any], context: Any) -> Any:
+        return await mcp.call(tool, arguments, env)  # McpToolError: a tool error, the run goes on
+
+    return handle
 
 
 def _wrap(mw: BaseMiddleware, inner: ToolExecution) -> ToolExecution:

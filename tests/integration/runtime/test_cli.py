@@ -91,6 +91,26 @@ async def test_workflow_validate(tmp_path: Path) -> None:
     assert f"{broken}: $.name" in err and f"{broken}: $.agents" in err
 
 
+async def test_workflow_validate_refuses_bad_mcp_declarations(tmp_path: Path) -> None:
+    example = REPO / "workflows" / "mcp" / "weather.json"
+    code, out, _ = await _run("workflow", "validate", str(example), env=_env())
+    assert code == 0 and "weather.json: ok (weather version 1)" in out
+    secret = json.loads(example.read_text())
+    secret["mcp_servers"][0]["auth"] = {"value_env": "MOZAIKS_JWT_SECRET"}  # not an MCP variable
+    wiring = json.loads(example.read_text())
+    wiring["mcp_servers"][0]["url"] = "https://mcp.example.com/mcp"  # and url_env as well
+    wiring["agents"][0]["tools"].append("wipe_disk")  # not on the allow-list
+    files = [tmp_path / "secret.json", tmp_path / "wiring.json"]
+    for path, data in zip(files, [secret, wiring], strict=True):
+        path.write_text(json.dumps(data))
+    code, _, err = await _run("workflow", "validate", *map(str, files), env=_env())
+    assert code == 1
+    pattern = "'MOZAIKS_JWT_SECRET' does not match the pattern ^MOZAIKS_MCP_"
+    assert f"{files[0]}: $.mcp_servers[0].auth.value_env: {pattern}" in err
+    assert f"{files[1]}: $.mcp_servers[0]: set exactly one of url and url_env" in err
+    assert f"{files[1]}: $.agents[0].tools[1]: unknown tool 'wipe_disk'" in err
+
+
 async def test_bad_settings_fail_fast_naming_the_variable() -> None:
     code, _, err = await _run(
         "runtime", env=_env(MOZAIKS_JWT_SECRET="s", MOZAIKS_MAX_FRAME_BYTES="9")
