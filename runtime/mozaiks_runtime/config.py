@@ -105,6 +105,12 @@ class Settings(BaseSettings):
     webhook_retry_base_seconds: float = Field(2.0, gt=0)  # first retry; doubles each time
     webhook_retry_max_seconds: float = Field(600.0, gt=0)
 
+    # Prometheus /metrics on a port of its own (None: on the HTTP port, as before). With a port
+    # set, the HTTP port answers /metrics with 404, so a NetworkPolicy can admit scrapers to
+    # this port alone (docs/operations.md).
+    metrics_port: int | None = Field(None, ge=1, le=65535)
+    metrics_host: str = "0.0.0.0"  # scraped from the pod network
+
     @field_validator("webhook_url")
     @classmethod
     def _check_webhook_url(cls, url: str | None) -> str | None:
