@@ -36,6 +36,10 @@ class Autoscaling(_Spec):
     target_cpu_utilization_percentage: int = Field(
         80, ge=1, le=100, alias="targetCPUUtilizationPercentage"
     )
+    # What loads a runtime: CPU, or open sockets / executing runs per pod (the CRD requires
+    # targetPerPod for those two, see build/scaling.py).
+    metric: Literal["cpu", "sockets", "runs"] = "cpu"
+    target_per_pod: int | None = Field(None, ge=1)
 
 
 class RuntimeSpec(_Spec):
@@ -85,6 +89,12 @@ class WebhookSpec(_Spec):
     secret_ref: SecretKeyRef
 
 
+class MonitoringSpec(_Spec):
+    """Who may scrape the runtime's metrics port (a LabelSelector over namespaces)."""
+
+    namespace_selector: dict[str, Any] | None = None
+
+
 class TenantSpec(_Spec):
     app_id: str
     paused: bool = False
@@ -96,6 +106,7 @@ class TenantSpec(_Spec):
     database: DatabaseSpec = Field(default_factory=DatabaseSpec)
     quotas: QuotaSpec = Field(default_factory=QuotaSpec)
     webhook: WebhookSpec | None = None
+    monitoring: MonitoringSpec = Field(default_factory=MonitoringSpec)
 
     @property
     def database_name(self) -> str:
