@@ -180,7 +180,9 @@ async def _converge(ctx: Context, tenant: Tenant, claim: Claim, claims: Claims) 
         live.append(await apply_child(ctx.kube, tenant, child))
         ctx.remember(live[-1])
         ctx.metrics.children_applied.labels(child["kind"]).inc()
-    await prune(ctx.kube, tenant, desired.absent_kinds, runtime_name(tenant))
+    for kind in await prune(ctx.kube, tenant, desired.absent_kinds, runtime_name(tenant)):
+        # forgotten, so the watch echo of our own delete is not counted as drift
+        ctx.applied.pop((kind, tenant.namespace, runtime_name(tenant)), None)
     warnings: list[OperatorError] = []
     if not desired.workflows_fit:
         warnings.append(
