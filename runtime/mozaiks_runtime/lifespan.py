@@ -74,7 +74,13 @@ def build_lifespan(
             pending = PendingRequests(store)
             webhooks = build_webhooks(store, settings, metrics)
             notifier, deliverer = webhooks if webhooks is not None else (None, None)
-            journal = Journal(store, hub, on_stored=notifier, observed=frozenset(NOTIFIED_EVENTS))
+            journal = Journal(
+                store,
+                hub,
+                on_stored=notifier,
+                observed=frozenset(NOTIFIED_EVENTS),
+                on_published=metrics.event_delay.observe,
+            )
             ports = RunPorts(
                 journal=journal,
                 pending=pending,

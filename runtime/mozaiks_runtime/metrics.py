@@ -117,6 +117,13 @@ class Metrics:
             ["app"],
             registry=r,
         )
+        self.event_delay = Histogram(
+            "mozaiks_event_publish_delay_seconds",
+            "Seconds from an event's creation to its publication to the chat's sockets (stored "
+            "first); observed once per stored batch, for its oldest event.",
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=r,
+        )
         self._routes = _Bounded(max_label_values * 2)
         self._event_types = _Bounded(max_label_values)
         self._workflows = _Bounded(max_label_values)

@@ -1,6 +1,7 @@
 """/metrics on a port of its own (MOZAIKS_METRICS_PORT): a runtime process serves the exposition
 there, the chats' port answers 404, and the load gauges (open sockets, runs executing) move
-while a chat streams; after shutdown the metrics port is closed."""
+while a chat streams (and the event delay is observed); after shutdown the metrics port is
+closed."""
 
 from __future__ import annotations
 
@@ -54,6 +55,7 @@ async def test_metrics_live_on_their_own_port(tmp_path: Path) -> None:
         await sock.until("chat.text", content="message 2")
         busy = await scrape(metrics_port)
         assert busy["mozaiks_ws_open"] == 1 and busy["mozaiks_runs_active"] == 1
+        assert busy["mozaiks_event_publish_delay_seconds_count"] >= 1  # events went out
         await sock.close()
     finally:
         await runtime.stop()

@@ -140,6 +140,7 @@ def test_the_dashboard_covers_what_operators_look_at() -> None:
         "mozaiks_runs_active",
         "mozaiks_events_sent_total",
         "mozaiks_model_call_seconds_bucket",
+        "mozaiks_event_publish_delay_seconds_bucket",
         "mozaiks_tokens_total",
         "mozaiks_cost_total",
         "mozaiks_budget_tenant_remaining_tokens",
