@@ -118,6 +118,11 @@ class Settings(BaseSettings):
 
     # MCP servers (docs/workflows.md): every MOZAIKS_MCP_* variable, by name (see `mcp_env`).
     _mcp_env: dict[str, SecretStr] = PrivateAttr(default_factory=dict)
+    # Prometheus /metrics on a port of its own (None: on the HTTP port, as before). With a port
+    # set, the HTTP port answers /metrics with 404, so a NetworkPolicy can admit scrapers to
+    # this port alone (docs/operations.md).
+    metrics_port: int | None = Field(None, ge=1, le=65535)
+    metrics_host: str = "0.0.0.0"  # scraped from the pod network
 
     @field_validator("webhook_url")
     @classmethod

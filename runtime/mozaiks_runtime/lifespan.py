@@ -23,6 +23,7 @@ from mozaiks_runtime.chats.sweeper import RunSweeper
 from mozaiks_runtime.config import Settings
 from mozaiks_runtime.engine.base import Runner
 from mozaiks_runtime.metrics import Metrics
+from mozaiks_runtime.metrics_port import MetricsPort
 from mozaiks_runtime.ratelimit import RateLimiter
 from mozaiks_runtime.storage.factory import build_store
 from mozaiks_runtime.usage.accounting import Accountant
@@ -63,16 +64,23 @@ def build_lifespan(
         journal: Journal | None = None
         sweepers: list[asyncio.Task[None]] = []
         deliverer: Deliverer | None = None
+        exporter: MetricsPort | None = None
         try:
             await registry.start()
             for source, problems in registry.errors().items():
                 log.warning("workflow %s not loaded: %s", source, "; ".join(problems))
             hub = Hub(settings.ws_queue_frames)
-            budget = BudgetGuard(store, settings)
+            budget = BudgetGuard(store, settings, metrics=metrics)
             pending = PendingRequests(store)
             webhooks = build_webhooks(store, settings, metrics)
             notifier, deliverer = webhooks if webhooks is not None else (None, None)
-            journal = Journal(store, hub, on_stored=notifier, observed=frozenset(NOTIFIED_EVENTS))
+            journal = Journal(
+                store,
+                hub,
+                on_stored=notifier,
+                observed=frozenset(NOTIFIED_EVENTS),
+                on_published=metrics.event_delay.observe,
+            )
             ports = RunPorts(
                 journal=journal,
                 pending=pending,
@@ -121,9 +129,13 @@ def build_lifespan(
             # process: keep it out of the collector's full passes, which otherwise walk it all
             # and pause every chat for tens of milliseconds.
             gc.freeze()
+            metrics.runs_active.set_function(lambda: len(runs.held()) if runs else 0)
+            exporter = MetricsPort.start(metrics, settings.metrics_host, settings.metrics_port)
             yield
         finally:
             state.draining = True
+            if exporter is not None:
+                exporter.stop()
             for sweeper in sweepers:  # before the runs: nothing resumes while they stop
                 sweeper.cancel()
             await asyncio.gather(*sweepers, return_exceptions=True)

@@ -1,5 +1,6 @@
-"""The runtime NetworkPolicy: only the ingress controller gets in; only DNS, the database, the LLM
-endpoint and the MCP servers whose URLs the Tenant gives as plain `mcpEnv` values get out.
+"""The runtime NetworkPolicy: only the ingress controller reaches the HTTP port and only the
+monitoring namespace reaches the metrics port; only DNS, the database, the LLM endpoint and the
+MCP servers whose URLs the Tenant gives as plain `mcpEnv` values get out.
 
 NetworkPolicy speaks in pods, namespaces and IP blocks, not host names, so egress to the database
 and the LLM is limited by port (their addresses may be anywhere, even outside the cluster).
@@ -15,9 +16,27 @@ from mozaiks_operator.build.meta import child_metadata
 from mozaiks_operator.build.names import runtime_name, selector_labels
 from mozaiks_operator.model.tenant import Tenant
 
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"  # set by the API server on every namespace
+
+
+def monitoring_selector(tenant: Tenant, default_namespace: str) -> dict[str, Any] | None:
+    """The Tenant's own namespace selector, else the operator's monitoring namespace by name;
+    None when neither is set (then nothing reaches the metrics port)."""
+    own = tenant.spec.monitoring.namespace_selector
+    if own is not None:
+        return own
+    if default_namespace:
+        return {"matchLabels": {NAMESPACE_NAME_LABEL: default_namespace}}
+    return None
+
 
 def build_runtime_network_policy(
-    tenant: Tenant, *, ingress_namespace: str, database_port: int, llm_port: int | None
+    tenant: Tenant,
+    *,
+    ingress_namespace: str,
+    database_port: int,
+    llm_port: int | None,
+    monitoring_namespace: str = "",
 ) -> dict[str, Any]:
     dns = [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]
     egress: list[dict[str, Any]] = [
@@ -29,6 +48,22 @@ def build_runtime_network_policy(
     mcp = mcp_ports(tenant)
     if mcp:
         egress.append({"ports": [{"port": port, "protocol": "TCP"} for port in mcp]})
+    ingress: list[dict[str, Any]] = [
+        {
+            "from": [
+                {"namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: ingress_namespace}}}
+            ],
+            "ports": [{"port": c.RUNTIME_PORT, "protocol": "TCP"}],
+        }
+    ]
+    scrapers = monitoring_selector(tenant, monitoring_namespace)
+    if scrapers is not None:
+        ingress.append(
+            {
+                "from": [{"namespaceSelector": scrapers}],
+                "ports": [{"port": c.METRICS_PORT, "protocol": "TCP"}],
+            }
+        )
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
@@ -36,18 +71,7 @@ def build_runtime_network_policy(
         "spec": {
             "podSelector": {"matchLabels": selector_labels(tenant)},
             "policyTypes": ["Ingress", "Egress"],
-            "ingress": [
-                {
-                    "from": [
-                        {
-                            "namespaceSelector": {
-                                "matchLabels": {"kubernetes.io/metadata.name": ingress_namespace}
-                            }
-                        }
-                    ],
-                    "ports": [{"port": c.RUNTIME_PORT, "protocol": "TCP"}],
-                }
-            ],
+            "ingress": ingress,
             "egress": egress,
         },
     }

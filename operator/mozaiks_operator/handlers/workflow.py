@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -61,7 +62,7 @@ def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
     async def workflow_changed(
         body: kopf.Body, status: kopf.Status, patch: kopf.Patch, retry: int, memo: Any, **kw: Any
     ) -> None:
-        ctx = context(memo)
+        ctx, started = context(memo), time.perf_counter()
         wf = Workflow.from_body(body)
         outcome = await assess(ctx, wf)
         before = dict(status)
@@ -74,7 +75,12 @@ def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
         # reconcile picks this Workflow up, so the namespace need not be re-applied each time.
         if retry == 0:
             await reconcile_namespace(ctx, wf.namespace, claims=claims_of(kw))
-        if not outcome.tenants and outcome.served is not None and outcome.duplicate_of is None:
+        served = outcome.served is not None and outcome.duplicate_of is None
+        missing = served and not outcome.tenants
+        problem = c.REASON_SCHEMA_INVALID if outcome.errors else None
+        problem = c.REASON_TENANT_NOT_FOUND if missing else problem
+        ctx.metrics.reconciled(c.WORKFLOW_KIND, time.perf_counter() - started, problem)
+        if missing:
             raise kopf.TemporaryError(f"{outcome.wanted} not found", delay=TENANT_RECHECK_SECONDS)
 
     @kopf.on.event(*WORKFLOWS, id="deleted", registry=registry)

@@ -38,6 +38,10 @@ class Autoscaling(_Spec):
     target_cpu_utilization_percentage: int = Field(
         80, ge=1, le=100, alias="targetCPUUtilizationPercentage"
     )
+    # What loads a runtime: CPU, or open sockets / executing runs per pod (the CRD requires
+    # targetPerPod for those two, see build/scaling.py).
+    metric: Literal["cpu", "sockets", "runs"] = "cpu"
+    target_per_pod: int | None = Field(None, ge=1)
 
 
 class RuntimeSpec(_Spec):
@@ -96,6 +100,12 @@ class McpEnvVar(_Spec):
     secret_ref: SecretKeyRef | None = None
 
 
+class MonitoringSpec(_Spec):
+    """Who may scrape the runtime's metrics port (a LabelSelector over namespaces)."""
+
+    namespace_selector: dict[str, Any] | None = None
+
+
 class TenantSpec(_Spec):
     app_id: str
     paused: bool = False
@@ -108,6 +118,7 @@ class TenantSpec(_Spec):
     quotas: QuotaSpec = Field(default_factory=QuotaSpec)
     webhook: WebhookSpec | None = None
     mcp_env: list[McpEnvVar] = Field(default_factory=list)
+    monitoring: MonitoringSpec = Field(default_factory=MonitoringSpec)
 
     @property
     def database_name(self) -> str:

@@ -142,5 +142,6 @@ class Accountant:
             prompt_tokens=record.prompt_tokens,
             completion_tokens=record.completion_tokens,
             seconds=record.duration_sec,
+            cost=record.cost,
         )
         return record
