@@ -85,6 +85,13 @@ class WebhookSpec(_Spec):
     secret_ref: SecretKeyRef
 
 
+class BrokerSpec(_Spec):
+    """The session broker's signing key (a Secret key) and the lifetime of the tokens minted."""
+
+    secret_ref: SecretKeyRef
+    token_ttl_seconds: int = Field(900, ge=30, le=86_400)
+
+
 class TenantSpec(_Spec):
     app_id: str
     paused: bool = False
@@ -96,6 +103,7 @@ class TenantSpec(_Spec):
     database: DatabaseSpec = Field(default_factory=DatabaseSpec)
     quotas: QuotaSpec = Field(default_factory=QuotaSpec)
     webhook: WebhookSpec | None = None
+    broker: BrokerSpec | None = None
 
     @property
     def database_name(self) -> str:
@@ -114,6 +122,7 @@ class TenantSpec(_Spec):
             "auth.publicKeySecretRef": self.auth.public_key_secret_ref,
             "database.uriSecretRef": self.database.uri_secret_ref,
             "webhook.secretRef": self.webhook.secret_ref if self.webhook else None,
+            "broker.secretRef": self.broker.secret_ref if self.broker else None,
         }
         return {path: r for path, r in refs.items() if r is not None}
 
