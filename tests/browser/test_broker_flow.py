@@ -27,7 +27,13 @@ from tests.browser.harness import (
     free_port,
     serve,
 )
-from tests.browser.widget import answer_input, wait_connected, wait_run_complete, widget_state
+from tests.browser.widget import (
+    answer_input,
+    send_message,
+    wait_connected,
+    wait_run_complete,
+    widget_state,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
@@ -95,7 +101,7 @@ async def test_a_user_chats_through_the_broker(
     await session.screenshot("20-broker-session")
     assert session.probe.page_errors == []
 
-    # The token the page holds opens that chat only; the runtime keeps it as alice's.
+    # A fresh token for the chat, as the widget gets before each reconnect.
     chat_id = str(state["chat_id"])
     token = await page.evaluate(
         """async (chatId) => {
@@ -106,8 +112,28 @@ async def test_a_user_chats_through_the_broker(
         }""",
         chat_id,
     )
+    # The app drops the workflow from alice's plan mid-chat: her next message starts no run,
+    # and the widget says why in plain words.
+    hello_file = gated_runtime.workflows_dir / "hello.json"
+    hello = json.loads(hello_file.read_text())
+    hello["access"] = {"anyOf": [{"claim": "roles", "contains": "vip"}]}
+    hello_file.write_text(json.dumps(hello))
+    auth = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(base_url=gated_runtime.url, timeout=10) as client:
-        auth = {"Authorization": f"Bearer {token}"}
+        deadline = time.monotonic() + 30
+        while (await client.get("/api/workflows/hello/eligible", headers=auth)).json()[
+            "eligible"
+        ]:  # the runtime picks the file up within its poll period
+            assert time.monotonic() < deadline, "the tightened rule never applied"
+            await page.wait_for_timeout(250)
+    await send_message(page, "One more thing")
+    refused = page.locator('.mzk-note[data-error-code="NOT_ENTITLED"]')
+    await expect(refused).to_have_text("Your account does not include this assistant.")
+    await expect(page.locator('.mzk-note[data-run-status="completed"]')).to_have_count(1)
+    await session.screenshot("21-broker-not-entitled")
+
+    # That token opens this chat only; the runtime keeps the chat as alice's.
+    async with httpx.AsyncClient(base_url=gated_runtime.url, timeout=10) as client:
         mine = await client.get(f"/api/sessions/{chat_id}", headers=auth)
         assert mine.status_code == 200 and mine.json()["user_id"] == "alice"
         other = await client.get("/api/sessions/c_someone_else", headers=auth)
