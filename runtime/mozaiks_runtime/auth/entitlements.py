@@ -42,20 +42,26 @@ def rule_holds(rule: ClaimRule, claims: Mapping[str, Any]) -> bool:
     if rule.equals is not None:
         return _same(value, rule.equals)
     wanted = rule.contains
-    if isinstance(value, list):
-        return any(_same(item, wanted) for item in value)
-    if isinstance(value, str) and isinstance(wanted, str):
-        return wanted in value.split()
-    return False
+    if isinstance(wanted, str):  # the common case: a role or scope; a string equals strings only
+        if isinstance(value, list):
+            return wanted in value
+        return isinstance(value, str) and wanted in value.split()
+    return isinstance(value, list) and any(_same(item, wanted) for item in value)
 
 
 def allows(access: AccessRules | None, claims: Mapping[str, Any]) -> bool:
     """Every `allOf` rule holds and, when there are `anyOf` rules, at least one of them."""
     if access is None:
         return True
-    if not all(rule_holds(rule, claims) for rule in access.all_of):
-        return False
-    return not access.any_of or any(rule_holds(rule, claims) for rule in access.any_of)
+    for rule in access.all_of:  # plain loops: this runs on every connect and message
+        if not rule_holds(rule, claims):
+            return False
+    if not access.any_of:
+        return True
+    for rule in access.any_of:
+        if rule_holds(rule, claims):
+            return True
+    return False
 
 
 def entitled(identity: Identity, access: AccessRules | None) -> bool:
