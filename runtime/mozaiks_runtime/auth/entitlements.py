@@ -53,15 +53,10 @@ def allows(access: AccessRules | None, claims: Mapping[str, Any]) -> bool:
     """Every `allOf` rule holds and, when there are `anyOf` rules, at least one of them."""
     if access is None:
         return True
-    for rule in access.all_of:  # plain loops: this runs on every connect and message
+    for rule in access.all_of:
         if not rule_holds(rule, claims):
             return False
-    if not access.any_of:
-        return True
-    for rule in access.any_of:
-        if rule_holds(rule, claims):
-            return True
-    return False
+    return not access.any_of or any(rule_holds(rule, claims) for rule in access.any_of)
 
 
 def entitled(identity: Identity, access: AccessRules | None) -> bool:
