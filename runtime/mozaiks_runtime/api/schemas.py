@@ -207,6 +207,14 @@ class BrokerSessionIn(_In):
     )
 
 
+class BrokerEligibilityIn(_In):
+    """Whether this user (with these claims) may start the workflow now."""
+
+    user_id: UserId
+    workflow_name: WorkflowName
+    claims: dict[str, Any] = Field(default_factory=dict)
+
+
 class BrokerSession(BaseModel):
     """The seed's `StartWorkflowResponse`: what the broker hands to the browser."""
 

@@ -77,6 +77,28 @@ async def test_the_whole_flow(rt: Runtime) -> None:
     assert [s["chat_id"] for s in listed.json()["sessions"]] == [chat_id]
 
 
+async def test_the_broker_asks_for_eligibility_on_behalf_of_a_user(rt: Runtime) -> None:
+    async def ask(headers: dict[str, str] | None = None, **body: Any) -> httpx.Response:
+        body = {"user_id": "alice", "workflow_name": "gated", **body}
+        return await rt.http.post("/api/broker/eligible", json=body, headers=headers or broker())
+
+    yes = await ask(claims=PRO)
+    assert yes.json() == {
+        "workflow_name": "gated",
+        "eligible": True,
+        "reason": None,
+        "message": None,
+    }
+    no = (await ask(claims={"roles": ["free"]})).json()
+    assert (no["eligible"], no["reason"]) == (False, "NOT_ENTITLED")
+    assert (await ask(workflow_name="open")).json()["eligible"] is True
+    assert error_of(await ask(workflow_name="nope")) == (404, "WORKFLOW_NOT_FOUND")
+    assert error_of(await ask(claims={"scope": "mozaiks:admin"})) == (400, "BAD_REQUEST")
+    assert error_of(await ask(headers=auth("alice"))) == (401, "UNAUTHORIZED")
+    listed = await rt.http.get("/api/sessions", headers=auth("alice"))
+    assert listed.json()["sessions"] == []  # asking creates nothing
+
+
 async def test_a_chat_scoped_token_opens_no_other_chat(rt: Runtime) -> None:
     first = (await start(rt)).json()
     second = (await start(rt, workflow_name="open")).json()
@@ -120,7 +142,7 @@ async def test_a_broker_token_is_not_a_user_token(rt: Runtime) -> None:
     service = broker()
     checked = 0
     for method, path in operations(rt):
-        if path in ("/api/health", "/api/ready", "/api/broker/sessions"):
+        if path in ("/api/health", "/api/ready") or path.startswith("/api/broker/"):
             continue
         body = {} if method in ("POST", "PUT", "PATCH") else None
         response = await rt.http.request(method, path, json=body, headers=service)

@@ -11,6 +11,7 @@ from mozaiks_runtime.api.schemas import Eligibility
 from mozaiks_runtime.auth.bearer import bearer_from_header
 from mozaiks_runtime.auth.entitlements import entitled
 from mozaiks_runtime.auth.identity import Identity
+from mozaiks_runtime.chats.service import ChatService
 from mozaiks_runtime.errors import BudgetExceeded, NotEntitled
 from mozaiks_runtime.usage.budgets import BudgetGuard
 from mozaiks_runtime.workflows.registry import WorkflowRegistry, public_entry
@@ -47,15 +48,11 @@ async def catalog(
     return visible_catalog(registry, identity)
 
 
-@router.get("/{workflow_name}/eligible")
-async def eligible(
-    workflow_name: str, identity: IdentityDep, service: ServiceDep, request: Request
+async def eligibility(
+    identity: Identity, workflow_name: str, service: ChatService, budget: BudgetGuard
 ) -> Eligibility:
-    """Whether the caller may start this workflow now: it exists (else 404), the token's claims
-    satisfy its `access` rules (else `reason: NOT_ENTITLED`) and the budgets have tokens left
-    (else `reason: BUDGET_EXCEEDED`)."""
+    """Whether `identity` may start the workflow now, and if not, why (a stable code)."""
     service.workflow(workflow_name)  # WorkflowNotFound (404) when not served
-    budget: BudgetGuard = request.app.state.budget
     try:
         await service.check_access(identity, workflow_name)
         await budget.check(app_id=identity.app_id, user_id=identity.user_id)
@@ -64,3 +61,13 @@ async def eligible(
             workflow_name=workflow_name, eligible=False, reason=exc.error_code, message=exc.message
         )
     return Eligibility(workflow_name=workflow_name, eligible=True)
+
+
+@router.get("/{workflow_name}/eligible")
+async def eligible(
+    workflow_name: str, identity: IdentityDep, service: ServiceDep, request: Request
+) -> Eligibility:
+    """Whether the caller may start this workflow now: it exists (else 404), the token's claims
+    satisfy its `access` rules (else `reason: NOT_ENTITLED`) and the budgets have tokens left
+    (else `reason: BUDGET_EXCEEDED`)."""
+    return await eligibility(identity, workflow_name, service, request.app.state.budget)
