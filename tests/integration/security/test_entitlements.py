@@ -179,3 +179,23 @@ async def test_rules_are_refused_at_load_and_the_last_good_version_serves(
     no = await rt.http.get("/api/workflows/gated/eligible", headers=auth())
     assert no.json()["reason"] == "NOT_ENTITLED"
     assert token("alice")  # the helper still mints
+
+
+async def test_a_workflow_no_longer_served_is_judged_by_the_pinned_rules(
+    rt: Runtime, tmp_path: Path
+) -> None:
+    created = await rt.http.post("/api/sessions", json={"workflow_name": "gated"}, headers=pro())
+    chat_id = created.json()["chat_id"]
+    (tmp_path / "workflows" / "gated.json").unlink()
+    await rt.app.state.registry.refresh()
+    assert "gated" not in (await rt.http.get("/api/workflows", headers=pro())).json()
+
+    sock = await socket(rt, chat_id, workflow="gated")  # without the role: the pinned rules
+    assert await refused(sock) == (1008, "not entitled")
+    sock = await socket(rt, chat_id, workflow="gated", extra={"roles": ["pro"]})
+    await sock.until("chat_meta")
+    await sock.send({"type": "user.input.submit", "chat_id": chat_id, "text": "still here"})
+    await sock.until("chat.run_complete", wait=20)
+    await sock.close()
+    fresh = await rt.http.post("/api/sessions", json={"workflow_name": "gated"}, headers=pro())
+    assert error_of(fresh) == (404, "WORKFLOW_NOT_FOUND")  # no new chats on it, though
