@@ -123,6 +123,12 @@ class Settings(BaseSettings):
     # this port alone (docs/operations.md).
     metrics_port: int | None = Field(None, ge=1, le=65535)
     metrics_host: str = "0.0.0.0"  # scraped from the pod network
+    # Session broker (docs/security.md): the app's backend signs service tokens with this secret
+    # (HS256, `aud` and scope `mozaiks:broker`) to create sessions on behalf of its users; the
+    # runtime answers with a user token bound to the chat, valid this long. Off when unset.
+    broker_jwt_secret: SecretStr | None = None
+    broker_token_ttl_seconds: int = Field(900, ge=30, le=86_400)
+    broker_scope: str = Field("mozaiks:broker", min_length=1)
 
     @field_validator("webhook_url")
     @classmethod
@@ -181,6 +187,18 @@ class Settings(BaseSettings):
                 "MOZAIKS_WEBHOOK_SECRET is required when MOZAIKS_WEBHOOK_URL is set "
                 "(it signs every delivery)"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _check_broker(self) -> Self:
+        broker = self.broker_jwt_secret.get_secret_value() if self.broker_jwt_secret else None
+        if broker is not None and len(broker) < 32:
+            raise ValueError("MOZAIKS_BROKER_JWT_SECRET must be at least 32 characters")
+        if broker is not None and self.jwt_secret and broker == self.jwt_secret.get_secret_value():
+            # One secret for both would let a user token's signer act as the broker.
+            raise ValueError("MOZAIKS_BROKER_JWT_SECRET must differ from MOZAIKS_JWT_SECRET")
+        if self.broker_scope == self.admin_scope:
+            raise ValueError("MOZAIKS_BROKER_SCOPE must differ from MOZAIKS_ADMIN_SCOPE")
         return self
 
     @property

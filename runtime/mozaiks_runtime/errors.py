@@ -33,6 +33,12 @@ class Forbidden(MozaiksError):
     error_code = "FORBIDDEN"
 
 
+class NotEntitled(Forbidden):
+    """The caller's token does not satisfy the workflow's `access` rules."""
+
+    error_code = "NOT_ENTITLED"
+
+
 class NotFound(MozaiksError):
     """Also what a user gets for another user's chat: existence is never revealed."""
 
@@ -111,6 +117,7 @@ class Reply:
 _REPLIES: dict[type[MozaiksError], Reply] = {
     AuthError: Reply(401, 1008),
     Forbidden: Reply(403, 1008),
+    NotEntitled: Reply(403, None),  # the socket stays open: history, cancel still work
     NotFound: Reply(404, None),
     BadRequest: Reply(400, None),
     FrameTooLarge: Reply(413, None),

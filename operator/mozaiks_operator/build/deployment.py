@@ -42,6 +42,7 @@ def runtime_env(tenant: Tenant) -> list[dict[str, Any]]:
         "MOZAIKS_JWT_SECRET": spec.auth.secret_ref,
         "MOZAIKS_JWT_PUBLIC_KEY": spec.auth.public_key_secret_ref,
         "MOZAIKS_WEBHOOK_SECRET": spec.webhook.secret_ref if spec.webhook else None,
+        "MOZAIKS_BROKER_JWT_SECRET": spec.broker.secret_ref if spec.broker else None,
     }
     env += [_from_secret(k, r.name, r.key) for k, r in refs.items() if r is not None]
     for var in spec.mcp_env:  # for the workflows' MCP servers (URLs, auth header values)

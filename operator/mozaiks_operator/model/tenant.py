@@ -106,6 +106,13 @@ class MonitoringSpec(_Spec):
     namespace_selector: dict[str, Any] | None = None
 
 
+class BrokerSpec(_Spec):
+    """The session broker's signing key (a Secret key) and the lifetime of the tokens minted."""
+
+    secret_ref: SecretKeyRef
+    token_ttl_seconds: int = Field(900, ge=30, le=86_400)
+
+
 class TenantSpec(_Spec):
     app_id: str
     paused: bool = False
@@ -119,6 +126,7 @@ class TenantSpec(_Spec):
     webhook: WebhookSpec | None = None
     mcp_env: list[McpEnvVar] = Field(default_factory=list)
     monitoring: MonitoringSpec = Field(default_factory=MonitoringSpec)
+    broker: BrokerSpec | None = None
 
     @property
     def database_name(self) -> str:
@@ -137,6 +145,7 @@ class TenantSpec(_Spec):
             "auth.publicKeySecretRef": self.auth.public_key_secret_ref,
             "database.uriSecretRef": self.database.uri_secret_ref,
             "webhook.secretRef": self.webhook.secret_ref if self.webhook else None,
+            "broker.secretRef": self.broker.secret_ref if self.broker else None,
         }
         refs.update({f"mcpEnv[{i}].secretRef": v.secret_ref for i, v in enumerate(self.mcp_env)})
         return {path: r for path, r in refs.items() if r is not None}

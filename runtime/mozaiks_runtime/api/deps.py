@@ -54,7 +54,7 @@ async def authenticate(
     """The verified identity of a token for this tenant; AuthError otherwise.
     With dev auth on (explicitly, never by default), the caller is whoever they say."""
     if settings.dev_auth:
-        return Identity(user_id=dev_user or "dev", app_id=settings.app_id)
+        return Identity(user_id=dev_user or "dev", app_id=settings.app_id, dev=True)
     if not token:
         raise AuthError("missing bearer token")
     identity = await verifier.verify(token)

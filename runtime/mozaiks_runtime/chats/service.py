@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from mozaiks_runtime.auth.entitlements import entitled
 from mozaiks_runtime.auth.identity import Identity
 from mozaiks_runtime.chats import events
 from mozaiks_runtime.chats.pending import PendingRequests
@@ -24,7 +25,9 @@ from mozaiks_runtime.errors import (
     Conflict,
     InputRequestNotFound,
     NoActiveRun,
+    NotEntitled,
     NotFound,
+    WorkflowNotFound,
 )
 from mozaiks_runtime.ratelimit import RateLimiter
 from mozaiks_runtime.storage.base import (
@@ -120,6 +123,23 @@ class ChatService:
         """The exact version the chat is pinned to, on any replica, after any restart."""
         return await self._pinned.definition(chat)
 
+    async def check_access(
+        self, identity: Identity, workflow_name: str, chat: ChatRecord | None = None
+    ) -> None:
+        """NotEntitled unless the caller's token satisfies the workflow's `access` rules. The
+        version served now decides, so a rule tightened today binds chats started before it; a
+        chat whose workflow is no longer served is judged by the version it is pinned to."""
+        if identity.dev:
+            return
+        try:
+            definition = self._pinned.current(workflow_name).definition
+        except WorkflowNotFound:
+            if chat is None:
+                raise
+            definition = await self.workflow_of(chat)
+        if not entitled(identity, definition.access):
+            raise NotEntitled(f"you are not entitled to run the workflow {workflow_name!r}")
+
     async def cancel(self, identity: Identity, chat_id: str, *, reason: str) -> bool:
         """Stop the chat's current run; returns False when the last run was cancelled already
         (a repeated cancel is not an error). NoActiveRun (409) when no run goes on. A run on
@@ -199,10 +219,12 @@ class ChatService:
             if existing is not None:
                 if existing.workflow_name != workflow_name:
                     raise NotFound("chat not found")
+                await self.check_access(identity, workflow_name, existing)
                 return existing, True
         elif identity.chat_id is not None:
             chat_id = identity.chat_id
         loaded = self._pinned.current(workflow_name)
+        await self.check_access(identity, workflow_name)
         self._new_chats.hit(f"{identity.app_id}/{identity.user_id}")
         await self._check_budget(identity)
         await self._pinned.pin(identity.app_id, loaded)
@@ -254,8 +276,9 @@ class ChatService:
     ) -> int | None:
         """Answer the given (or the open) input request, else start the next run; while a run
         goes on, what the workflow's `on_new_message` says (a queued message's place, or
-        Conflict)."""
+        Conflict). Every message is checked against the workflow's `access` rules first."""
         self._messages.hit(f"{identity.app_id}/{identity.user_id}")
+        await self.check_access(identity, chat.workflow_name, chat)
         if request_id is None:
             open_inputs = [r for r in await self.open_requests(chat) if r.kind == "input"]
             request_id = open_inputs[-1].request_id if open_inputs else None
@@ -333,6 +356,7 @@ class ChatService:
         request = await self._pending_of(identity, event_id)
         if chat is None:
             chat = await self.get_chat(identity, request.chat_id)
+        await self.check_access(identity, chat.workflow_name, chat)
         answered, waiting = await self._pending.answer(
             app_id=chat.app_id,
             chat_id=chat.chat_id,

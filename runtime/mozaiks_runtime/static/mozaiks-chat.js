@@ -64,6 +64,7 @@
   const ERROR_TEXT = {
     UNAUTHORIZED: "Your sign-in has expired or is not valid. Please sign in again.",
     FORBIDDEN: "You are not allowed to use this chat.",
+    NOT_ENTITLED: "Your account does not include this assistant.",
     NOT_FOUND: "This chat could not be found.",
     WORKFLOW_NOT_FOUND: "This assistant is not available.",
     INPUT_REQUEST_NOT_FOUND: "That question was already answered or has expired.",
@@ -86,6 +87,7 @@
     forbidden: "You are not allowed to open this chat.",
     "chat not found": "This chat could not be found, or it is not yours.",
     "unknown workflow": "This assistant is not available.",
+    "not entitled": "Your account does not include this assistant.",
   };
 
   // Why a served socket closed (its close code) → plain words; the widget reconnects after each.

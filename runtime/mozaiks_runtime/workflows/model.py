@@ -250,6 +250,40 @@ class AgentDefinition(_Model):
     handoffs: Handoffs = Field(default_factory=Handoffs)
 
 
+# ── Access (entitlements) ───────────────────────────────────────────────────
+
+# A JWT claim name: a plain name (`roles`), a namespaced one (`https://acme.com/plan`), or a dotted
+# path into nested claims (`realm_access.roles`), tried as a whole name first.
+CLAIM_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_:/.#-]{0,255}$"
+ClaimValue = Annotated[str, Field(max_length=256)] | int | bool
+
+
+class ClaimRule(_Model):
+    """One test on the caller's token: set exactly one of `contains` and `equals`."""
+
+    claim: str = Field(..., pattern=CLAIM_NAME_PATTERN, description="The JWT claim to test.")
+    contains: ClaimValue | None = Field(
+        None,
+        description="The claim is a list holding this value, or a space-separated string "
+        "(like `scope`) holding this word.",
+    )
+    equals: ClaimValue | None = Field(None, description="The claim is exactly this value.")
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        json_schema_extra={"oneOf": [{"required": ["contains"]}, {"required": ["equals"]}]},
+    )
+
+
+class AccessRules(_Model):
+    """Who may run the workflow: every `allOf` rule and, when `anyOf` is given, one of its rules
+    must hold for the caller's token. A workflow without `access` is open to every user."""
+
+    any_of: list[ClaimRule] = Field(default_factory=list, alias="anyOf", max_length=32)
+    all_of: list[ClaimRule] = Field(default_factory=list, alias="allOf", max_length=32)
+
+
 # ── The workflow ────────────────────────────────────────────────────────────
 
 
@@ -278,6 +312,10 @@ class WorkflowDefinition(_Model):
     tools: list[ToolDefinition] = Field(default_factory=list)
     context_variables: JsonObject = Field(default_factory=dict)
     mcp_servers: list[McpServer] = Field(default_factory=list)
+    access: AccessRules | None = Field(
+        None,
+        description="Who may run it, by claims of the user's token (default: every user).",
+    )
 
     model_config = ConfigDict(
         extra="forbid",

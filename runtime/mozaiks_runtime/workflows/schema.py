@@ -33,6 +33,7 @@ from mozaiks_runtime.workflows.model import (
     IDENTIFIER_PATTERN,
     RESERVED_TARGETS,
     TOOL_ENTRY_POINT_GROUP,
+    AccessRules,
     AgentDefinition,
     McpServer,
     PythonTool,
@@ -199,6 +200,9 @@ def _semantic_problems(wf: WorkflowDefinition, plugins: Collection[str] | None) 
     for i, agent in enumerate(wf.agents):
         yield from _agent_problems(i, agent, wf, set(agents), targets_help)
 
+    if wf.access is not None:
+        yield from _access_problems(wf.access)
+
     for i, tool in enumerate(wf.tools):
         if isinstance(tool, UITool):
             yield from _schema_problems(f"$.tools[{i}].parameters", tool.parameters)
@@ -276,6 +280,15 @@ def _mcp_url_problems(base: str, server: McpServer) -> Iterator[str]:
             yield f"{base}.url: {server.url!r} has no host"
         elif parts.username or parts.password:
             yield f"{base}.url: put credentials in auth (from the environment), not in the URL"
+
+
+def _access_problems(access: AccessRules) -> Iterator[str]:
+    if not access.any_of and not access.all_of:
+        yield "$.access: give at least one rule in anyOf or allOf (omit `access` to open it to all)"
+    for name, rules in (("anyOf", access.any_of), ("allOf", access.all_of)):
+        for k, rule in enumerate(rules):
+            if (rule.contains is None) == (rule.equals is None):
+                yield f"$.access.{name}[{k}]: set exactly one of `contains` and `equals`"
 
 
 def _schema_problems(path: str, schema: dict[str, Any]) -> Iterator[str]:

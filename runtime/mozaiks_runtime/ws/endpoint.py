@@ -23,7 +23,7 @@ from mozaiks_runtime.auth.bearer import ws_token
 from mozaiks_runtime.auth.identity import Identity
 from mozaiks_runtime.chats.service import ChatService
 from mozaiks_runtime.config import Settings
-from mozaiks_runtime.errors import MozaiksError, NotFound, WorkflowNotFound
+from mozaiks_runtime.errors import MozaiksError, NotEntitled, NotFound, WorkflowNotFound
 from mozaiks_runtime.logs import chat_context
 from mozaiks_runtime.metrics import Metrics
 from mozaiks_runtime.storage.base import ChatRecord
@@ -92,6 +92,8 @@ async def _open_chat(
         return await service.open_chat(identity, workflow_name=workflow_name, chat_id=chat_id)
     except WorkflowNotFound:
         raise Refused(1008, "unknown workflow") from None
+    except NotEntitled:
+        raise Refused(1008, "not entitled") from None
     except NotFound:
         raise Refused(1008, "chat not found") from None
     except MozaiksError as exc:  # rate limits, storage

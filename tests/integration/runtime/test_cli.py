@@ -76,6 +76,47 @@ async def test_token_mint() -> None:
     assert code == 2 and "invalid ttl" in err
 
 
+async def test_token_mint_claims_and_broker_tokens() -> None:
+    secret = "cli-secret-0123456789abcdef0123456789"
+    broker_secret = "cli-broker-secret-0123456789abcdef0123"
+    code, out, _ = await _run(
+        "token",
+        "mint",
+        "--user",
+        "u1",
+        "--app",
+        "demo",
+        "--claim",
+        'roles=["pro"]',
+        "--claim",
+        "plan=gold",
+        "--claim",
+        "sub=ignored",
+        env=_env(MOZAIKS_JWT_SECRET=secret),
+    )
+    assert code == 0
+    claims = jwt.decode(out.strip(), secret, algorithms=["HS256"])
+    assert (claims["roles"], claims["plan"], claims["sub"]) == (["pro"], "gold", "u1")
+    code, _, err = await _run(
+        "token", "mint", "--user", "u", "--app", "a", "--claim", "roles",
+        env=_env(MOZAIKS_JWT_SECRET=secret),
+    )  # fmt: skip
+    assert code == 2 and "NAME=VALUE" in err
+
+    env = _env(MOZAIKS_JWT_SECRET=secret, MOZAIKS_BROKER_JWT_SECRET=broker_secret)
+    code, out, _ = await _run(
+        "token", "mint", "--broker", "--user", "shop", "--app", "demo", env=env
+    )
+    assert code == 0
+    claims = jwt.decode(out.strip(), broker_secret, algorithms=["HS256"], audience="mozaiks:broker")
+    assert (claims["sub"], claims["app_id"], claims["scope"]) == ("shop", "demo", "mozaiks:broker")
+    code, _, err = await _run(
+        "token", "mint", "--broker", "--user", "shop", "--app", "demo",
+        env=_env(MOZAIKS_JWT_SECRET=secret),
+    )  # fmt: skip
+    assert code == 2 and "MOZAIKS_BROKER_JWT_SECRET is not set" in err
+
+
 async def test_workflow_validate(tmp_path: Path) -> None:
     broken = tmp_path / "broken.json"
     broken.write_text(json.dumps({"name": "Bad Name", "agents": []}))

@@ -210,7 +210,12 @@ async def test_public_catalog_and_eligibility(sqlite_runtime: Runtime) -> None:
     assert set(catalog.json()) == {"scripted", "stream", "flood"}
     assert "Scripted by the tests" not in catalog.text  # system prompts never leave
     eligible = await rt.http.get("/api/workflows/scripted/eligible", headers=rt.auth())
-    assert eligible.json() == {"workflow_name": "scripted", "eligible": True, "reason": None}
+    assert eligible.json() == {
+        "workflow_name": "scripted",
+        "eligible": True,
+        "reason": None,
+        "message": None,
+    }
     unknown = await rt.http.get("/api/workflows/nope/eligible", headers=rt.auth())
     assert unknown.status_code == 404
     assert (await rt.http.get("/api/workflows/scripted/eligible")).status_code == 401

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 
 from mozaiks_runtime.api.deps import IdentityDep, RegistryDep, ServiceDep, SettingsDep
 from mozaiks_runtime.api.links import ws_url
+from mozaiks_runtime.api.routes.workflows import visible_catalog
 from mozaiks_runtime.api.schemas import (
     ChatMeta,
     Exists,
@@ -93,7 +94,7 @@ async def available_workflows(
     app_id: str, identity: IdentityDep, registry: RegistryDep
 ) -> dict[str, dict[str, Any]]:
     _same_app(identity, app_id)
-    return registry.public_catalog()
+    return visible_catalog(registry, identity)
 
 
 @router.post("/user-input/submit")
