@@ -11,9 +11,11 @@ from pathlib import Path
 import pytest
 from ag_ui.core import EventType, UserMessage
 
+from mozaiks_runtime.config import Settings
 from mozaiks_runtime.lifespan import default_runner
 from tests.integration.runtime.conftest import Runtime, base_settings, serve
 from tests.support.agui import Thread, of_type, pending, tool_call
+from tests.support.fake_llm import FakeLLM, Reply
 
 pytestmark = pytest.mark.integration
 EXAMPLES = Path(__file__).resolve().parents[3] / "workflows"
@@ -316,3 +318,51 @@ async def test_refusals_are_clear_json_errors(sqlite_runtime: Runtime) -> None:
     assert [p["request_id"] for p in state["pending"]] == [ask]
     bobs = (await rt.http.get(f"/api/sessions/{bob.thread_id}", headers=rt.auth("bob"))).json()
     assert [p["request_id"] for p in bobs["pending"]] == [bobs_ask]
+
+
+RELAY = Path(__file__).resolve().parents[1] / "security" / "workflows"
+
+
+def fake_llm_settings(tmp_path: Path, fake_llm: FakeLLM, **overrides: object) -> Settings:
+    return base_settings(
+        tmp_path,
+        workflows_dir=RELAY,
+        llm_base_url=fake_llm.url,
+        llm_api_key="test-key",
+        llm_model=fake_llm.model,
+        **overrides,
+    )
+
+
+async def test_two_agents_on_the_fake_llm_stream_as_steps(
+    tmp_path: Path, fake_llm: FakeLLM
+) -> None:
+    fake_llm.script(Reply.say("first answer", usage=(7, 3)), Reply.say("second answer"))
+    async with serve(fake_llm_settings(tmp_path, fake_llm), runner_factory=default_runner) as rt:
+        t = thread(rt, "relay")
+        events = await t.say("go")
+        steps = [s["step_name"] for s in of_type(events, EventType.STEP_STARTED)]
+        assert steps == ["First", "Second"]
+        said = [(m.name, m.content) for m in t.messages if m.role == "assistant"]
+        assert said == [("First", "first answer"), ("Second", "second answer")]
+        end = of_type(events, EventType.RUN_FINISHED)[0]
+        assert end["usage"] == [
+            {"model": fake_llm.model, "input_tokens": 17, "output_tokens": 8, "total_tokens": 25}
+        ]
+        # The model saw the user's message from the AG-UI input.
+        assert fake_llm.requests[0]["body"]["messages"][-1]["content"] == "go"
+
+
+async def test_a_run_stopped_by_the_budget_ends_with_run_error(
+    tmp_path: Path, fake_llm: FakeLLM
+) -> None:
+    fake_llm.script(Reply.say("first answer", usage=(100, 50)), Reply.say("never sent"))
+    settings = fake_llm_settings(tmp_path, fake_llm, budget_user_daily_tokens=100)
+    async with serve(settings, runner_factory=default_runner) as rt:
+        t = thread(rt, "relay")
+        events = await t.say("go")
+        assert events[-1].type == EventType.RUN_ERROR
+        error = of_type(events, EventType.RUN_ERROR)[0]
+        assert error["code"] == "BUDGET_EXCEEDED"
+        assert "daily token budget (100 tokens)" in error["message"]
+        assert len(fake_llm.requests) == 1
