@@ -193,10 +193,16 @@ class Translator:
         out.append(StepStartedEvent(step_name=agent))
         return out
 
+    def _enter(self, agent: Any) -> list[BaseEvent]:
+        """A stream that starts in the middle of an agent's turn (after an answer) opens that
+        agent's step at its first message or call."""
+        if self._step is not None or not agent:
+            return []
+        return self._speaker(str(agent))
+
     def _text(self, mid: str, agent: str, data: Mapping[str, Any]) -> list[BaseEvent]:
-        out: list[BaseEvent] = [
-            TextMessageStartEvent(message_id=mid, role="assistant", name=agent or None)
-        ]
+        out = self._enter(agent)
+        out.append(TextMessageStartEvent(message_id=mid, role="assistant", name=agent or None))
         content = str(data.get("content", ""))
         if content:
             out.append(TextMessageContentEvent(message_id=mid, delta=content))
@@ -208,6 +214,7 @@ class Translator:
     ) -> list[BaseEvent]:
         metadata = {META_KEY: dict(meta)}
         return [
+            *self._enter(meta.get("agent")),
             ToolCallStartEvent(tool_call_id=call_id, tool_call_name=name, metadata=metadata),
             ToolCallArgsEvent(tool_call_id=call_id, delta=_text(arguments)),
             ToolCallEndEvent(tool_call_id=call_id),

@@ -143,6 +143,9 @@ def test_a_ui_tool_is_a_call_of_that_tool_with_its_payload() -> None:
     }
     translator, out = translate(log((events.TOOL_CALL, ui)))
     assert translator.pending == ["ui_1"]
+    # The stream began inside the agent's turn: its step opens at its first call.
+    assert types(out)[:3] == ["RUN_STARTED", "STATE_SNAPSHOT", "STEP_STARTED"]
+    assert of_type(out, EventType.STEP_STARTED)[0]["step_name"] == "Concierge"
     start = of_type(out, EventType.TOOL_CALL_START)[0]
     assert (start["tool_call_id"], start["tool_call_name"]) == ("ui_1", "collect")
     assert start["metadata"]["mozaiks"] == {
