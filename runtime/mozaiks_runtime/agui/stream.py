@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,7 +63,7 @@ class AguiRuns:
         *,
         workflow_name: str,
         chat_id: str | None = None,
-    ) -> AsyncIterator[str]:
+    ) -> AsyncGenerator[str, None]:
         """Check and apply the input (MozaiksError before anything is streamed), then return
         the SSE stream. The chat is `chat_id` (it must exist) or, without one, the thread:
         the caller's chat whose id is `threadId`, created when it is new."""
@@ -161,7 +161,7 @@ class AguiRuns:
         state: dict[str, Any],
         mark: int,
         announce: list[StoredEvent],
-    ) -> AsyncIterator[str]:
+    ) -> AsyncGenerator[str, None]:
         encode = EventEncoder().encode
         for event in translator.open(state):
             yield encode(event)

@@ -5,6 +5,7 @@ chats across transports; and gets a clear JSON error for every kind of bad input
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -368,3 +369,20 @@ async def test_a_run_stopped_by_the_budget_ends_with_run_error(
         assert error["code"] == "BUDGET_EXCEEDED"
         assert "daily token budget (100 tokens)" in error["message"]
         assert len(fake_llm.requests) == 1
+
+
+async def test_streams_count_against_the_connection_limit(tmp_path: Path) -> None:
+    async with serve(base_settings(tmp_path, max_connections=1)) as rt:
+        sock = await rt.socket("stream", "c_full")  # the one connection the runtime takes
+        await sock.until("chat.text")
+        t = thread(rt)
+        t.messages.append(UserMessage(id="u", content="hi"))
+        response = await t.post(t.body())
+        assert (response.status_code, response.json()["error_code"]) == (503, "OVERLOADED")
+        await sock.until("chat.run_complete")
+        await sock.close()
+        async with asyncio.timeout(10):
+            while rt.app.state.sockets:  # noqa: ASYNC110  (a counter, no event to wait on)
+                await asyncio.sleep(0.05)
+        assert pending(await t.run())  # room again: the run asks its question
+        assert rt.app.state.sockets == 0  # and the finished stream let go of its slot

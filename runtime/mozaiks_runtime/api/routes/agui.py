@@ -8,7 +8,7 @@ one started over the WebSocket. Both take a RunAgentInput and answer an AG-UI ev
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine
 from typing import Any
 
 from ag_ui.core import RunAgentInput
@@ -20,7 +20,7 @@ from pydantic import BaseModel
 
 from mozaiks_runtime.agui.stream import AguiRuns
 from mozaiks_runtime.api.deps import IdentityDep, ServiceDep, SettingsDep
-from mozaiks_runtime.errors import UnprocessableBody
+from mozaiks_runtime.errors import Overloaded, UnprocessableBody
 
 
 class _AguiRoute(APIRoute):
@@ -75,14 +75,32 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
     409: _error("a user message while a run goes on (`CONFLICT`)"),
     422: _error("not a valid RunAgentInput (`SCHEMA_VALIDATION_FAILED`)"),
     429: _error("`BUDGET_EXCEEDED` or `RATE_LIMITED` (with `Retry-After`)"),
+    503: _error("`OVERLOADED`: as many streams and sockets as the runtime takes, or draining"),
 }
 _HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}  # no proxy buffering
+
+
+async def _counted(request: Request, stream: AsyncGenerator[str, None]) -> AsyncIterator[str]:
+    """The stream, counted as an open connection while it is being sent."""
+    state = request.app.state
+    state.sockets += 1
+    try:
+        async for chunk in stream:
+            yield chunk
+    finally:
+        state.sockets -= 1
+        await stream.aclose()  # the client left: stop following the chat (its run goes on)
+
 
 router = APIRouter(prefix="/api/agui", tags=["agui"], route_class=_AguiRoute)
 
 
 def _runs(request: Request, service: ServiceDep, settings: SettingsDep) -> AguiRuns:
+    """Streams count with the sockets against MOZAIKS_MAX_CONNECTIONS, and none opens while
+    the runtime drains."""
     state = request.app.state
+    if state.draining or state.sockets >= settings.max_connections:
+        raise Overloaded("the runtime is at capacity; retry shortly")
     return AguiRuns(
         service,
         state.hub,
@@ -106,7 +124,7 @@ async def run_thread(
     stream = await _runs(request, service, settings).start(
         identity, body, workflow_name=workflow_name
     )
-    return EventStream(stream, headers=_HEADERS)
+    return EventStream(_counted(request, stream), headers=_HEADERS)
 
 
 @router.post("/{workflow_name}/{chat_id}", response_class=EventStream, responses=_RESPONSES)
@@ -124,4 +142,4 @@ async def run_chat(
     stream = await _runs(request, service, settings).start(
         identity, body, workflow_name=workflow_name, chat_id=chat_id
     )
-    return EventStream(stream, headers=_HEADERS)
+    return EventStream(_counted(request, stream), headers=_HEADERS)
