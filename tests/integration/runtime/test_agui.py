@@ -35,8 +35,8 @@ async def events_of(rt: Runtime, chat_id: str, user: str = "alice") -> list[dict
     return found
 
 
-async def test_a_scripted_thread_round_trip(sqlite_runtime: Runtime) -> None:
-    rt = sqlite_runtime
+async def test_a_scripted_thread_round_trip(runtime: Runtime) -> None:
+    rt = runtime  # on SQLite and on FerretDB
     t = thread(rt)
     first = await t.say("hi")
     assert of_type(first, EventType.RUN_STARTED)[0]["thread_id"] == t.thread_id
@@ -130,8 +130,8 @@ async def test_the_trip_planner_over_agui_with_the_real_engine(tmp_path: Path) -
         assert state["status"] == "completed" and state["total_tokens"] > 0
 
 
-async def test_a_chat_started_over_agui_goes_on_over_the_websocket(sqlite_runtime: Runtime) -> None:
-    rt = sqlite_runtime
+async def test_a_chat_started_over_agui_goes_on_over_the_websocket(runtime: Runtime) -> None:
+    rt = runtime  # on SQLite and on FerretDB
     t = thread(rt)
     (ask,) = pending(await t.say("hi"))
     sock = await rt.socket("scripted", t.thread_id)
@@ -150,8 +150,8 @@ async def test_a_chat_started_over_agui_goes_on_over_the_websocket(sqlite_runtim
     await sock.close()
 
 
-async def test_a_chat_started_over_the_websocket_goes_on_over_agui(sqlite_runtime: Runtime) -> None:
-    rt = sqlite_runtime
+async def test_a_chat_started_over_the_websocket_goes_on_over_agui(runtime: Runtime) -> None:
+    rt = runtime  # on SQLite and on FerretDB
     sock = await rt.socket("scripted", "c_ws")
     await sock.send({"type": "user.input.submit", "text": "hello"})
     asked = await sock.until("chat.input_request")
