@@ -74,6 +74,9 @@ class AguiRuns:
             if chat.workflow_name != workflow_name:
                 raise NotFound("chat not found")
         else:
+            if new.answers and await service.find_chat(identity, body.thread_id) is None:
+                # A new thread made no tool calls: refused before the chat is created.
+                raise ToolCallNotFound(f"no tool call {new.answers[0].call_id!r} in this thread")
             chat, _ = await service.open_chat(
                 identity, workflow_name=workflow_name, chat_id=body.thread_id, context=new.state
             )

@@ -308,6 +308,13 @@ async def test_refusals_are_clear_json_errors(sqlite_runtime: Runtime) -> None:
         body = alice.body()
         body["messages"].append({"id": "m", "role": "tool", "toolCallId": call_id, "content": "x"})
         await refused(alice, body, 404, "TOOL_CALL_NOT_FOUND")
+    # ... also as the first input of a new thread, which is then not created.
+    fresh = thread(rt)
+    body = fresh.body()
+    body["messages"] = [{"id": "m", "role": "tool", "toolCallId": "call_x", "content": "x"}]
+    await refused(fresh, body, 404, "TOOL_CALL_NOT_FOUND")
+    gone = await rt.http.get(f"/api/sessions/{fresh.thread_id}", headers=rt.auth())
+    assert gone.status_code == 404
     # A message while a run goes on (the workflow rejects double-texting).
     sock = await rt.socket("stream", "c_busy")
     await sock.until("chat.text")
