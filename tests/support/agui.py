@@ -3,7 +3,8 @@
 Every event of a stream is parsed with the package's own models (`ag_ui.core.Event`, the
 discriminated union of all events), checked against the protocol's ordering rules
 (`check_sequence`), and applied to a message history the way AG-UI clients keep one
-(assistant messages from text, tool calls and tool results), which the next run sends back
+(a messages snapshot, assistant messages from text, tool calls and tool results), which the
+next run sends back
 whole, as CopilotKit does.
 """
 
@@ -23,6 +24,7 @@ from ag_ui.core import (
     EventType,
     FunctionCall,
     Message,
+    MessagesSnapshotEvent,
     RunAgentInput,
     TextMessageContentEvent,
     TextMessageStartEvent,
@@ -157,7 +159,9 @@ class Thread:
         by_id: dict[str, AssistantMessage] = {}
         calls: dict[str, ToolCall] = {}
         for event in events:
-            if isinstance(event, TextMessageStartEvent):
+            if isinstance(event, MessagesSnapshotEvent):
+                self.messages = list(event.messages)
+            elif isinstance(event, TextMessageStartEvent):
                 message = AssistantMessage(id=event.message_id, content="", name=event.name)
                 by_id[event.message_id] = message
                 self.messages.append(message)

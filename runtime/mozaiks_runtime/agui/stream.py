@@ -17,9 +17,10 @@ from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ag_ui.core import RunAgentInput
+from ag_ui.core import MessagesSnapshotEvent, RunAgentInput
 from ag_ui.encoder import EventEncoder
 
+from mozaiks_runtime.agui.history import history_messages
 from mozaiks_runtime.agui.inputs import NewInput, ToolAnswer, new_input
 from mozaiks_runtime.agui.translate import Translator
 from mozaiks_runtime.auth.identity import Identity
@@ -40,6 +41,7 @@ class _Log:
 
     known: frozenset[str]  # every id the chat used for a tool call or a question
     asking: Mapping[str, StoredEvent]  # the event that asked each question, by request id
+    events: list[StoredEvent]  # the whole log
 
 
 class AguiRuns:
@@ -81,22 +83,25 @@ class AguiRuns:
                 identity, workflow_name=workflow_name, chat_id=body.thread_id, context=new.state
             )
         open_requests = {r.request_id: r for r in await service.open_requests(chat)}
-        log = await self._scan(chat) if self._needs_scan(new, open_requests) else None
-        answers = self._answers(new, open_requests, log)
         mark = await service.last_seq(chat)
+        # A client with no messages of a thread that has some gets them as a snapshot.
+        snapshot = not body.messages and mark > 0
+        log = await self._scan(chat) if snapshot or self._needs_scan(new, open_requests) else None
+        answers = self._answers(new, open_requests, log)
         for answer, request in answers:
             await self._answer(identity, chat, answer, request)
         if new.text is not None:
             await service.submit_input(identity, chat, text=new.text, context=new.state)
-        announce: list[StoredEvent] = []
+        announce: dict[str, StoredEvent] = {}  # open questions by id, with the event that asked
         if new.empty:
             await service.on_connect(chat, seen_seq=mark)
             if log is not None:
-                announce = [log.asking[r] for r in open_requests if r in log.asking]
+                announce = {r: log.asking[r] for r in open_requests if r in log.asking}
         workflow = await service.workflow_of(chat)
         state = {**workflow.context_variables, **chat.context, **(new.state or {})}
         translator = Translator(thread_id=body.thread_id, run_id=body.run_id)
-        return self._stream(identity, chat, translator, state, mark, announce)
+        history = [e for e in log.events if e.seq <= mark] if snapshot and log else None
+        return self._stream(identity, chat, translator, state, mark, announce, history)
 
     # Input
 
@@ -139,9 +144,11 @@ class AguiRuns:
     async def _scan(self, chat: ChatRecord) -> _Log:
         known: set[str] = set()
         asking: dict[str, StoredEvent] = {}
+        read: list[StoredEvent] = []
         after = 0
         while True:
             page = await self._service.events_after(chat, after, PAGE)
+            read += page
             for event in page:
                 data = event.data
                 if event.type == events.INPUT_REQUEST:
@@ -151,7 +158,7 @@ class AguiRuns:
                 elif event.type == events.TOOL_CALL:
                     known.add(str(data.get("call_id")))
             if len(page) < PAGE:
-                return _Log(frozenset(known | set(asking)), asking)
+                return _Log(frozenset(known | set(asking)), asking, read)
             after = page[-1].seq
 
     # Output
@@ -163,15 +170,21 @@ class AguiRuns:
         translator: Translator,
         state: dict[str, Any],
         mark: int,
-        announce: list[StoredEvent],
+        announce: Mapping[str, StoredEvent],
+        history: list[StoredEvent] | None,
     ) -> AsyncGenerator[str, None]:
         encode = EventEncoder().encode
         for event in translator.open(state):
             yield encode(event)
+        if history is not None:
+            yield encode(MessagesSnapshotEvent(messages=history_messages(history)))
         if announce:  # nothing new: tell the client what the chat waits for
-            for asked in announce:
-                for event in translator.event(asked):
-                    yield encode(event)
+            if history is None:
+                for asked in announce.values():
+                    for event in translator.event(asked):
+                        yield encode(event)
+            else:  # the snapshot holds the questions already
+                translator.waiting_for(list(announce))
             for event in translator.close():
                 yield encode(event)
             return

@@ -232,6 +232,11 @@ class Translator:
         self._wait(eid)
         return out
 
+    def waiting_for(self, call_ids: list[str]) -> None:
+        """The run waits for these calls, which the client has already (a messages snapshot)."""
+        for call_id in call_ids:
+            self._wait(call_id)
+
     def _wait(self, call_id: str) -> None:
         self.pending.append(call_id)
         self.end = "waiting"

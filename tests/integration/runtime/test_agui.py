@@ -157,13 +157,21 @@ async def test_a_chat_started_over_the_websocket_goes_on_over_agui(runtime: Runt
     asked = await sock.until("chat.input_request")
     await sock.close()
 
-    # The per-chat route: the client's own thread id, the chat's id in the path. An input with
-    # nothing new re-announces what the chat waits for.
+    # The per-chat route: the client's own thread id, the chat's id in the path. A client
+    # with no messages gets the chat's as a snapshot, and what the chat waits for.
     t = thread(rt, chat_id="c_ws")
     first = await t.run()
-    assert pending(first) == [asked["data"]["request_id"]]
+    rid = asked["data"]["request_id"]
+    assert pending(first) == [rid]
     assert of_type(first, EventType.RUN_FINISHED)[0]["thread_id"] == t.thread_id
-    (ui,) = pending(await t.answer(asked["data"]["request_id"], "Cy"))
+    assert not of_type(first, EventType.TOOL_CALL_START)  # the snapshot holds the question
+    (snapshot,) = of_type(first, EventType.MESSAGES_SNAPSHOT)
+    shown = [(m["role"], m.get("content"), m.get("tool_calls")) for m in snapshot["messages"]]
+    assert shown[:2] == [("user", "hello", None), ("assistant", "Hello! You said: hello", None)]
+    role, _, calls = shown[2]
+    assert role == "assistant" and calls[0]["id"] == rid
+    assert calls[0]["function"]["name"] == "human_input"
+    (ui,) = pending(await t.answer(rid, "Cy"))
     last = await t.answer(ui, "sure")  # a plain-text result: the UI tool gets {"value": ...}
     assert t.messages[-1].content == 'Done, Cy: {"value": "sure"}'
     assert of_type(last, EventType.RUN_FINISHED)[0]["outcome"] == {"type": "success"}
@@ -188,13 +196,15 @@ async def test_a_run_goes_on_when_the_agui_client_disconnects(sqlite_runtime: Ru
     said = [e["data"]["content"] for e in log if e["type"] == "chat.text"]
     assert said == [f"message {n}" for n in range(1, 31)]
     assert log[-1]["type"] == "chat.run_complete"
-    # Attaching to a chat with no run streams nothing but the run's frame.
+    # Coming back with no messages: the chat's as a snapshot, and no run.
     again = await t.run()
     assert [e.type for e in again] == [
         EventType.RUN_STARTED,
         EventType.STATE_SNAPSHOT,
+        EventType.MESSAGES_SNAPSHOT,
         EventType.RUN_FINISHED,
     ]
+    assert [m.content for m in t.messages] == [f"message {n}" for n in range(1, 31)]
 
 
 async def test_an_agui_client_attaches_to_a_run_in_progress(sqlite_runtime: Runtime) -> None:
@@ -205,8 +215,10 @@ async def test_an_agui_client_attaches_to_a_run_in_progress(sqlite_runtime: Runt
     events = await t.run()
     said = [e["delta"] for e in of_type(events, EventType.TEXT_MESSAGE_CONTENT)]
     assert said and said[-1] == "message 30"  # followed to the end of the run
-    numbers = [int(s.split()[1]) for s in said]
-    assert numbers == list(range(numbers[0], 31))
+    (snapshot,) = of_type(events, EventType.MESSAGES_SNAPSHOT)
+    before = [m["content"] for m in snapshot["messages"]]
+    # What the chat said before the client came, then what it said since: each once.
+    assert before + said == [f"message {n}" for n in range(1, 31)]
     await sock.until("chat.run_complete")
     await sock.close()
 
