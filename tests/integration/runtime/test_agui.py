@@ -14,7 +14,7 @@ from ag_ui.core import EventType, UserMessage
 
 from mozaiks_runtime.config import Settings
 from mozaiks_runtime.lifespan import default_runner
-from tests.integration.runtime.conftest import Runtime, base_settings, serve
+from tests.integration.runtime.conftest import APP, Runtime, base_settings, serve
 from tests.support.agui import Thread, of_type, pending, tool_call
 from tests.support.fake_llm import FakeLLM, Reply
 
@@ -405,3 +405,27 @@ async def test_streams_count_against_the_connection_limit(tmp_path: Path) -> Non
                 await asyncio.sleep(0.05)
         assert pending(await t.run())  # room again: the run asks its question
         assert rt.app.state.sockets == 0  # and the finished stream let go of its slot
+
+
+async def test_a_thread_served_by_two_replicas(
+    tmp_path: Path, ferretdb: str, mongo_database: str
+) -> None:
+    store = {"mongo_uri": ferretdb, "mongo_database": mongo_database}
+    async with (
+        serve(base_settings(tmp_path, replica_id="replica-a", **store)) as a,
+        serve(base_settings(tmp_path, replica_id="replica-b", **store)) as b,
+    ):
+        t = thread(a)
+        (ask,) = pending(await t.say("hi"))  # the run starts on A and asks
+        t.http = b.http  # the client's next request lands on B
+        second = await t.answer(ask, "Ada")  # A's waiting run finds the answer in the store
+        (ui,) = pending(second)  # B streamed A's events, read from the store
+        assert of_type(second, EventType.TOOL_CALL_RESULT)[0]["content"] == '{"found": "ADA"}'
+        t.http = a.http
+        await t.answer(ui, {"ok": True})
+        assert t.messages[-1].content == 'Done, Ada: {"ok": true}'
+        await a.wait_idle(t.thread_id)
+        assert not b.app.state.runs.holds((APP, t.thread_id))  # B never ran it
+        log = await events_of(a, t.thread_id)
+        assert [e["seq"] for e in log] == list(range(1, len(log) + 1))
+        assert [e["type"] for e in log].count("chat.run_complete") == 1
