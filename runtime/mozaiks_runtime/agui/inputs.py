@@ -48,6 +48,11 @@ def _plain(content: str | Sequence[ContentPart], where: str) -> str:
     return "".join(texts)
 
 
+def tail(body: RunAgentInput) -> list[Message]:
+    """The input's new messages (see the module's docstring)."""
+    return _tail(body.messages)
+
+
 def _tail(messages: Sequence[Message]) -> list[Message]:
     start = len(messages)
     while start > 0 and isinstance(messages[start - 1], UserMessage | ToolMessage):

@@ -2,36 +2,34 @@
 the chat's log from that point as AG-UI events until the run stops for this client.
 
 Everything is checked and applied before the stream starts, so bad input is a plain HTTP error.
-The stream only reads the chat's log (like a socket: subscribed to the hub first, then the store
-by seq, so nothing falls between), which is why a run goes on when its client disconnects, and a
-chat started here can be resumed over the WebSocket and the other way round.
+The stream only reads the chat's log (follow.py), which is why a run goes on when its client
+disconnects, and a chat started here can be resumed over the WebSocket and the other way round.
+A client that misses part of the conversation (it sent none of it, or it was away) first gets a
+MESSAGES_SNAPSHOT of it (history.py).
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
-import time
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ag_ui.core import MessagesSnapshotEvent, RunAgentInput
+from ag_ui.core import AssistantMessage, Message, MessagesSnapshotEvent, RunAgentInput
 from ag_ui.encoder import EventEncoder
 
+from mozaiks_runtime.agui.follow import PAGE, LogFollower
 from mozaiks_runtime.agui.history import history_messages
-from mozaiks_runtime.agui.inputs import NewInput, ToolAnswer, new_input
+from mozaiks_runtime.agui.inputs import NewInput, ToolAnswer, new_input, tail
 from mozaiks_runtime.agui.translate import Translator
 from mozaiks_runtime.auth.identity import Identity
 from mozaiks_runtime.chats import events
-from mozaiks_runtime.chats.hub import Hub, Subscriber
+from mozaiks_runtime.chats.hub import Hub
 from mozaiks_runtime.chats.service import ChatService
 from mozaiks_runtime.errors import NotFound, ToolCallNotFound
-from mozaiks_runtime.storage.base import ACTIVE_STATUSES, ChatRecord, PendingRequest, StoredEvent
+from mozaiks_runtime.storage.base import ChatRecord, PendingRequest, StoredEvent
 
-PAGE = 500
-QUIET_SECONDS = 1.0  # how often a quiet stream checks that a run still goes on
 KEEPALIVE = ": keepalive\n\n"  # an SSE comment: keeps proxies from closing a quiet stream
 
 
@@ -54,9 +52,9 @@ class AguiRuns:
         heartbeat_seconds: float,
     ) -> None:
         self._service = service
-        self._hub = hub
-        self._poll = poll_seconds  # None: every run of a chat is in this process
-        self._heartbeat = heartbeat_seconds
+        self._follower = LogFollower(
+            service, hub, poll_seconds=poll_seconds, heartbeat_seconds=heartbeat_seconds
+        )
 
     async def start(
         self,
@@ -71,46 +69,100 @@ class AguiRuns:
         the caller's chat whose id is `threadId`, created when it is new."""
         new = new_input(body)
         service = self._service
+        chat = await self._chat(
+            identity, new, workflow_name=workflow_name, thread_id=body.thread_id, chat_id=chat_id
+        )
+        open_requests = {r.request_id: r for r in await service.open_requests(chat)}
+        mark = await service.last_seq(chat)
+        behind = await self._behind(chat, body.messages, mark)
+        log = await self._scan(chat) if behind or self._needs_scan(new, open_requests) else None
+        answers = self._answers(new, open_requests, log)
+        for answer, request in answers:
+            await self._answer(identity, chat, answer, request)
+        queued = None
+        if new.text is not None:
+            queued = await service.submit_input(identity, chat, text=new.text, context=new.state)
+        asked: list[str] = []  # open questions to name in this run's end
+        if new.empty:
+            await service.on_connect(chat, seen_seq=mark)
+            asked = list(open_requests)
+        elif queued is not None:
+            # The message waits for the run going on (`on_new_message: enqueue`); if that run
+            # waits for the user, say so rather than follow it until its question times out.
+            asked = [r.request_id for r in await service.open_requests(chat)]
+        snapshot: list[Message] | None = None
+        has = _client_calls(body.messages)
+        if behind:
+            assert log is not None
+            snapshot = [*history_messages(e for e in log.events if e.seq <= mark), *tail(body)]
+            has = set(asked)  # the snapshot shows every question
+        if any(r not in has for r in asked):
+            log = log or await self._scan(chat)
+        announce = {r: log.asking[r] for r in asked if r not in has and log and r in log.asking}
+        workflow = await service.workflow_of(chat)
+        state = {**workflow.context_variables, **chat.context, **(new.state or {})}
+        translator = Translator(thread_id=body.thread_id, run_id=body.run_id)
+        translator.waiting_for([r for r in asked if r in has])
+        return self._stream(identity, chat, translator, state, mark, announce, snapshot)
+
+    # Input
+
+    async def _chat(
+        self,
+        identity: Identity,
+        new: NewInput,
+        *,
+        workflow_name: str,
+        thread_id: str,
+        chat_id: str | None,
+    ) -> ChatRecord:
+        """The chat `chat_id` (it must be there), else the thread `thread_id` (made if new)."""
+        service = self._service
         if chat_id is not None:
             chat = await service.get_chat(identity, chat_id)
             if chat.workflow_name != workflow_name:
                 raise NotFound("chat not found")
-        else:
-            if new.answers and await service.find_chat(identity, body.thread_id) is None:
-                # A new thread made no tool calls: refused before the chat is created.
-                raise ToolCallNotFound(f"no tool call {new.answers[0].call_id!r} in this thread")
-            chat, _ = await service.open_chat(
-                identity, workflow_name=workflow_name, chat_id=body.thread_id, context=new.state
-            )
-        open_requests = {r.request_id: r for r in await service.open_requests(chat)}
-        mark = await service.last_seq(chat)
-        # A client with no messages of a thread that has some gets them as a snapshot.
-        snapshot = not body.messages and mark > 0
-        log = await self._scan(chat) if snapshot or self._needs_scan(new, open_requests) else None
-        answers = self._answers(new, open_requests, log)
-        for answer, request in answers:
-            await self._answer(identity, chat, answer, request)
-        if new.text is not None:
-            await service.submit_input(identity, chat, text=new.text, context=new.state)
-        announce: dict[str, StoredEvent] = {}  # open questions by id, with the event that asked
-        if new.empty:
-            await service.on_connect(chat, seen_seq=mark)
-            if log is not None:
-                announce = {r: log.asking[r] for r in open_requests if r in log.asking}
-        workflow = await service.workflow_of(chat)
-        state = {**workflow.context_variables, **chat.context, **(new.state or {})}
-        translator = Translator(thread_id=body.thread_id, run_id=body.run_id)
-        history = [e for e in log.events if e.seq <= mark] if snapshot and log else None
-        return self._stream(identity, chat, translator, state, mark, announce, history)
+            return chat
+        if new.answers and await service.find_chat(identity, thread_id) is None:
+            # A new thread made no tool calls: refused before the chat is created.
+            raise ToolCallNotFound(f"no tool call {new.answers[0].call_id!r} in this thread")
+        chat, _ = await service.open_chat(
+            identity, workflow_name=workflow_name, chat_id=thread_id, context=new.state
+        )
+        return chat
 
-    # Input
+    async def _behind(self, chat: ChatRecord, messages: Sequence[Message], mark: int) -> bool:
+        """Whether the client misses something the chat said (an agent's message, a tool's
+        result) before this run: it sent no messages of a chat that has some, or the newest
+        of our message ids it holds (`{chat_id}:{seq}`) is older than such an event (it was
+        away, or the chat went on over the WebSocket). It then gets a messages snapshot."""
+        if mark == 0:
+            return False
+        if not messages:
+            return True
+        prefix = f"{chat.chat_id}:"
+        seen = [m.id[len(prefix) :] for m in messages if m.id.startswith(prefix)]
+        cursor = max((int(n) for n in seen if n.isdigit()), default=0)
+        while cursor < mark:
+            page = await self._service.events_after(chat, cursor, PAGE)
+            for event in page:
+                if event.seq > mark:
+                    return False
+                if event.type == events.TOOL_RESPONSE or (
+                    event.type == events.TEXT
+                    and event.data.get("role") != "user"
+                    and event.data.get("visible", True)
+                ):
+                    return True
+            if len(page) < PAGE:
+                return False
+            cursor = page[-1].seq
+        return False
 
     @staticmethod
     def _needs_scan(new: NewInput, open_requests: Mapping[str, PendingRequest]) -> bool:
-        """The log is read only to re-announce open questions (an input with nothing new) or
-        to tell a repeated tool result from one for a call that never was."""
-        if new.empty:
-            return bool(open_requests)
+        """Whether the log must be read to tell a repeated tool result (a call the chat made
+        before) from one for a call that never was."""
         return any(a.call_id not in open_requests for a in new.answers)
 
     @staticmethod
@@ -171,24 +223,21 @@ class AguiRuns:
         state: dict[str, Any],
         mark: int,
         announce: Mapping[str, StoredEvent],
-        history: list[StoredEvent] | None,
+        snapshot: list[Message] | None,
     ) -> AsyncGenerator[str, None]:
         encode = EventEncoder().encode
         for event in translator.open(state):
             yield encode(event)
-        if history is not None:
-            yield encode(MessagesSnapshotEvent(messages=history_messages(history)))
-        if announce:  # nothing new: tell the client what the chat waits for
-            if history is None:
-                for asked in announce.values():
-                    for event in translator.event(asked):
-                        yield encode(event)
-            else:  # the snapshot holds the questions already
-                translator.waiting_for(list(announce))
+        if snapshot is not None:
+            yield encode(MessagesSnapshotEvent(messages=snapshot))
+        for asked in announce.values():  # questions the client has not seen
+            for event in translator.event(asked):
+                yield encode(event)
+        if translator.end is not None:  # the chat waits for the user: nothing to follow
             for event in translator.close():
                 yield encode(event)
             return
-        async with contextlib.aclosing(self._follow(identity, chat, mark)) as follow:
+        async with contextlib.aclosing(self._follower.follow(identity, chat, mark)) as follow:
             async for item in follow:
                 if item is None:
                     yield KEEPALIVE
@@ -205,54 +254,12 @@ class AguiRuns:
         for event in translator.close(after):
             yield encode(event)
 
-    async def _follow(
-        self, identity: Identity, chat: ChatRecord, after: int
-    ) -> AsyncGenerator[StoredEvent | None, None]:
-        """The chat's persisted events above `after`, in seq order, once each, until no run of
-        the chat goes on anywhere; None now and then while nothing happens (a keepalive)."""
-        hwm = after
-        last_out = time.monotonic()
-        while True:
-            with self._hub.subscribe((chat.app_id, chat.chat_id)) as subscriber:
-                while not subscriber.overflowed:
-                    page = await self._service.events_after(chat, hwm, PAGE)
-                    for event in page:
-                        hwm = event.seq
-                        last_out = time.monotonic()
-                        yield event
-                    if len(page) == PAGE:
-                        continue
-                    if not await self._run_goes_on(identity, chat):
-                        for event in await self._service.events_after(chat, hwm, PAGE):
-                            yield event  # what the run wrote as it ended
-                        return
-                    if await self._woken(subscriber):
-                        continue
-                    if time.monotonic() - last_out >= self._heartbeat:
-                        last_out = time.monotonic()
-                        yield None
 
-    async def _woken(self, subscriber: Subscriber) -> bool:
-        """Wait for a persisted event of the chat to be published here (True), or for a quiet
-        while (False). Published frames are only wake-ups: the store has them, in order."""
-        wait = QUIET_SECONDS if self._poll is None else min(QUIET_SECONDS, self._poll)
-        try:
-            async with asyncio.timeout(wait):
-                while True:
-                    frame = await subscriber.get()
-                    if frame.seq is not None:
-                        break
-        except TimeoutError:
-            return False
-        while not subscriber.empty():
-            subscriber.get_nowait()
-        return True
-
-    async def _run_goes_on(self, identity: Identity, chat: ChatRecord) -> bool:
-        if self._service.run_pending_here(chat):
-            return True
-        fresh = await self._service.get_chat(identity, chat.chat_id)
-        return fresh.status in ACTIVE_STATUSES
+def _client_calls(messages: Sequence[Message]) -> set[str]:
+    """The tool call ids the client holds."""
+    return {
+        call.id for m in messages if isinstance(m, AssistantMessage) for call in m.tool_calls or ()
+    }
 
 
 def _ui_answer(content: str) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from ag_ui.core import EventType, UserMessage
 
 from mozaiks_runtime.config import Settings
 from mozaiks_runtime.lifespan import default_runner
-from tests.integration.runtime.conftest import APP, Runtime, base_settings, serve
+from tests.integration.runtime.conftest import APP, WORKFLOWS, Runtime, base_settings, serve
 from tests.support.agui import Thread, of_type, pending, tool_call
 from tests.support.fake_llm import FakeLLM, Reply
 
@@ -32,6 +33,12 @@ async def events_of(rt: Runtime, chat_id: str, user: str = "alice") -> list[dict
     page = await rt.http.get(f"/api/sessions/{chat_id}/events?limit=1000", headers=rt.auth(user))
     assert page.status_code == 200, page.text
     found: list[dict[str, object]] = page.json()["events"]
+    return found
+
+
+async def open_questions(rt: Runtime, chat_id: str) -> list[dict[str, object]]:
+    state = await rt.http.get(f"/api/sessions/{chat_id}", headers=rt.auth())
+    found: list[dict[str, object]] = state.json()["pending"]
     return found
 
 
@@ -429,3 +436,36 @@ async def test_a_thread_served_by_two_replicas(
         log = await events_of(a, t.thread_id)
         assert [e["seq"] for e in log] == list(range(1, len(log) + 1))
         assert [e["type"] for e in log].count("chat.run_complete") == 1
+
+
+async def test_a_queued_message_behind_a_waiting_run_gets_the_open_question(
+    tmp_path: Path,
+) -> None:
+    directory = tmp_path / "wf"
+    shutil.copytree(WORKFLOWS, directory)
+    path = directory / "scripted.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), "on_new_message": "enqueue"}))
+    async with serve(base_settings(tmp_path, workflows_dir=directory)) as rt:
+        t = thread(rt)
+        (ask,) = pending(await t.say("hi"))
+        (ui,) = pending(await t.answer(ask, "Ada"))
+        # A message instead of the UI tool's answer: queued behind the run, which still waits
+        # for the UI tool; the stream says so at once.
+        again = await t.say("one more thing")
+        assert pending(again) == [ui]
+        assert not of_type(again, EventType.TOOL_CALL_START)  # the client holds that call
+        assert len([m for m in t.messages if m.id == ui]) == 1
+        await t.answer(ui, {"ok": True})  # the run ends, then the queued message runs
+        async with asyncio.timeout(10):
+            while not await open_questions(rt, t.thread_id):  # noqa: ASYNC110  (no event)
+                await asyncio.sleep(0.05)
+        # The client missed what the queued run said: its next run brings it up to date (a
+        # messages snapshot, in which the new question is the last call).
+        last = await t.run()
+        (ask_again,) = pending(last)
+        assert of_type(last, EventType.MESSAGES_SNAPSHOT)
+        assert t.messages[-1].tool_calls[0].id == ask_again
+        assert t.messages[-1].tool_calls[0].function.name == "human_input"
+        said = [m.content for m in t.messages if m.role in ("user", "assistant") and m.content]
+        assert said[-2:] == ["one more thing", "Hello! You said: one more thing"]
+        assert len({m.id for m in t.messages}) == len(t.messages)  # nothing twice
