@@ -92,8 +92,7 @@ class AguiRuns:
             asked = [r.request_id for r in await service.open_requests(chat)]
         snapshot: list[Message] | None = None
         has = _client_calls(body.messages)
-        if behind:
-            assert log is not None
+        if behind and log is not None:  # (behind: the log was read)
             snapshot = [*history_messages(e for e in log.events if e.seq <= mark), *tail(body)]
             has = set(asked)  # the snapshot shows every question
         if any(r not in has for r in asked):
