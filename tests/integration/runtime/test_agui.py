@@ -16,7 +16,7 @@ from ag_ui.core import EventType, UserMessage
 from mozaiks_runtime.config import Settings
 from mozaiks_runtime.lifespan import default_runner
 from tests.integration.runtime.conftest import APP, WORKFLOWS, Runtime, base_settings, serve
-from tests.support.agui import Thread, of_type, pending, tool_call
+from tests.support.agui import Thread, of_type, parse_sse, pending, tool_call
 from tests.support.fake_llm import FakeLLM, Reply
 
 pytestmark = pytest.mark.integration
@@ -469,3 +469,16 @@ async def test_a_queued_message_behind_a_waiting_run_gets_the_open_question(
         said = [m.content for m in t.messages if m.role in ("user", "assistant") and m.content]
         assert said[-2:] == ["one more thing", "Hello! You said: one more thing"]
         assert len({m.id for m in t.messages}) == len(t.messages)  # nothing twice
+
+
+async def test_a_quiet_stream_carries_keepalive_comments(tmp_path: Path) -> None:
+    async with serve(base_settings(tmp_path, heartbeat_seconds=0.5)) as rt:
+        assert rt.runner is not None
+        rt.runner.stream_count, rt.runner.stream_delay = 2, 1.3  # quiet for over a second
+        t = thread(rt, "stream")
+        response = await t.post(t.body())
+        assert ": keepalive\n\n" in response.text
+        said = [
+            e["delta"] for e in of_type(parse_sse(response.text), EventType.TEXT_MESSAGE_CONTENT)
+        ]
+        assert said == ["message 1", "message 2"]
