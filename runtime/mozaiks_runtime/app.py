@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
 from mozaiks_runtime import __version__
-from mozaiks_runtime.api.routes import broker, health, sessions, usage, widget, workflows
+from mozaiks_runtime.api.routes import agui, broker, health, sessions, usage, widget, workflows
 from mozaiks_runtime.api.routes import metrics as metrics_route
 from mozaiks_runtime.api.routes.devpage import install_widget_routes
 from mozaiks_runtime.config import Settings
@@ -63,6 +63,7 @@ def create_app(settings: Settings, *, runner_factory: RunnerFactory = default_ru
     app.include_router(usage.router)
     app.include_router(broker.router)
     app.include_router(metrics_route.router)
+    app.include_router(agui.router)
     app.include_router(ws_endpoint.router)
     install_widget_routes(app, settings)
     return app

@@ -53,6 +53,10 @@ class SchemaValidationFailed(BadRequest):
     error_code = "SCHEMA_VALIDATION_FAILED"
 
 
+class UnprocessableBody(SchemaValidationFailed):
+    """A request body that breaks its schema or our limits (HTTP 422, like FastAPI's check)."""
+
+
 class FrameTooLarge(BadRequest):
     error_code = "FRAME_TOO_LARGE"
 
@@ -71,6 +75,12 @@ class WorkflowNotFound(NotFound):
 
 class InputRequestNotFound(NotFound):
     error_code = "INPUT_REQUEST_NOT_FOUND"
+
+
+class ToolCallNotFound(NotFound):
+    """An AG-UI tool result for a call this chat never made (or another user's)."""
+
+    error_code = "TOOL_CALL_NOT_FOUND"
 
 
 class InputTimeout(MozaiksError):
@@ -120,6 +130,7 @@ _REPLIES: dict[type[MozaiksError], Reply] = {
     NotEntitled: Reply(403, None),  # the socket stays open: history, cancel still work
     NotFound: Reply(404, None),
     BadRequest: Reply(400, None),
+    UnprocessableBody: Reply(422, None),
     FrameTooLarge: Reply(413, None),
     Conflict: Reply(409, None),
     InputTimeout: Reply(408, None),

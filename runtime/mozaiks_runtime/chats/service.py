@@ -103,6 +103,11 @@ class ChatService:
         """Whether this process runs the chat now (its events then arrive through the hub)."""
         return self._runs.holds((chat.app_id, chat.chat_id))
 
+    def run_pending_here(self, chat: ChatRecord) -> bool:
+        """Whether a run of the chat is in this process: executing, or about to (it waits for
+        the chat's lease); it then writes its end before this turns False."""
+        return self._runs.is_running((chat.app_id, chat.chat_id))
+
     async def events_after(self, chat: ChatRecord, after_seq: int, limit: int) -> list[StoredEvent]:
         return await self._store.events_after(chat.app_id, chat.chat_id, after_seq, limit)
 
