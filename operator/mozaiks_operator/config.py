@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     liveness_url: str | None = None
     log_level: str = "INFO"
 
+    # Tracing: one OpenTelemetry span per reconcile pass, over OTLP/HTTP to this base URL (e.g.
+    # http://collector:4318); off when unset. The SDK reads the standard OTEL_* variables.
+    otel_exporter_otlp_endpoint: str | None = Field(None, pattern=r"^https?://[^/\s]+")
+    otel_service_name: str = "mozaiks-operator"
+
     @field_validator("watch_namespaces", mode="before")
     @classmethod
     def _split(cls, value: object) -> object:

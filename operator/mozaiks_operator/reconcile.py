@@ -9,7 +9,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from mozaiks_operator import constants as c
@@ -32,6 +32,9 @@ from mozaiks_operator.model.workflow import Workflow
 from mozaiks_operator.serialize import Serializer
 from mozaiks_operator.status import Outcome, RuntimeState, tenant_status, transitions
 
+if TYPE_CHECKING:
+    from mozaiks_operator.tracing import ReconcileTracing
+
 log = logging.getLogger(__name__)
 
 # Index keys of the cluster-wide unique values a Tenant claims (see handlers/tenant.py).
@@ -50,6 +53,7 @@ class Context:
     # it, so that a child's watch event can tell our own write and status-only changes apart
     # from drift (handlers/children.py).
     applied: dict[tuple[str, str, str], tuple[str, int | None]] = field(default_factory=dict)
+    tracing: ReconcileTracing | None = None  # None: off, no span is built
 
     def remember(self, obj: Obj) -> None:
         meta = obj["metadata"]
@@ -198,7 +202,24 @@ async def reconcile_tenant(
 
     Reads the Tenant fresh (callers may hold an old body). Returns None when the Tenant is gone or
     being deleted; otherwise the outcome, whose `error` the caller maps to kopf's retry kinds.
+    With tracing on, the pass is one span.
     """
+    if ctx.tracing is None:
+        return await _reconcile_tenant(ctx, namespace, name, claims)
+    with ctx.tracing.reconcile(c.TENANT_KIND, namespace, name) as span:
+        outcome = await _reconcile_tenant(ctx, namespace, name, claims)
+        if outcome is None:
+            span.outcome("gone")
+        elif outcome.error is not None:
+            span.outcome(outcome.error.reason, failed=True)
+        else:
+            span.outcome("paused" if outcome.paused else "ok")
+        return outcome
+
+
+async def _reconcile_tenant(
+    ctx: Context, namespace: str, name: str, claims: Claims
+) -> Outcome | None:
     started = time.perf_counter()
     body = await ctx.kube.get(c.TENANT_KIND, namespace, name)
     if body is None or body["metadata"].get("deletionTimestamp"):
