@@ -85,6 +85,13 @@ class WebhookSpec(_Spec):
     secret_ref: SecretKeyRef
 
 
+class TracingSpec(_Spec):
+    """OpenTelemetry traces of the tenant's runtime (docs/runtime.md, "Tracing")."""
+
+    otlp_endpoint: str | None = None  # the collector's OTLP/HTTP base URL; None: off
+    capture_content: bool = False  # message text, tool arguments and results on spans
+
+
 class TenantSpec(_Spec):
     app_id: str
     paused: bool = False
@@ -96,6 +103,7 @@ class TenantSpec(_Spec):
     database: DatabaseSpec = Field(default_factory=DatabaseSpec)
     quotas: QuotaSpec = Field(default_factory=QuotaSpec)
     webhook: WebhookSpec | None = None
+    tracing: TracingSpec = Field(default_factory=TracingSpec)
 
     @property
     def database_name(self) -> str:
