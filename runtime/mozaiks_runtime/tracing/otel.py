@@ -11,6 +11,7 @@ and results, and exception messages stay off the spans unless `capture_content` 
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -247,7 +248,12 @@ class ModelCall:
         if finish_reason:
             span.set_attribute("gen_ai.response.finish_reasons", [finish_reason])
         if self.capture_content and output is not None:
-            span.set_attribute("gen_ai.output.messages", output)
+            message = {
+                "role": "assistant",
+                "parts": [{"type": "text", "content": output}],
+                "finish_reason": finish_reason or "",
+            }
+            span.set_attribute("gen_ai.output.messages", json.dumps([message]))
 
 
 @dataclass(slots=True)

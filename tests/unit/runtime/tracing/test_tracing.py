@@ -3,6 +3,7 @@ the SDK's in-memory exporter and reader (the real receiver is in tests/integrati
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -192,7 +193,9 @@ async def test_no_content_reaches_a_span_unless_allowed(runner: AG2Runner) -> No
     tool_attrs = spans["execute_tool estimate_trip_cost"][0].attributes or {}
     assert "Lisbon" in str(tool_attrs["gen_ai.tool.call.arguments"])
     assert "total" in str(tool_attrs["gen_ai.tool.call.result"])
-    assert any("gen_ai.output.messages" in (s.attributes or {}) for s in spans["chat demo"])
+    outputs = [(s.attributes or {}).get("gen_ai.output.messages") for s in spans["chat demo"]]
+    last = json.loads(str(outputs[-1]))
+    assert last[0]["role"] == "assistant" and "[demo model]" in last[0]["parts"][0]["content"]
     hidden.tracing.shutdown()
     shown.tracing.shutdown()
 
