@@ -21,8 +21,6 @@ from tests.support.fake_llm import FakeLLM, Reply
 
 pytestmark = pytest.mark.integration
 
-BROKER = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
-LATER = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 QUESTION = "Plan two days in Lisbon for my aunt Ottilie"  # must never reach a span
 
 WORKFLOW = {
@@ -66,6 +64,11 @@ async def traced(
         yield rt
 
 
+def new_traceparent() -> str:
+    """A fresh caller's trace: Jaeger returns a whole trace, whoever sent its spans."""
+    return f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01"
+
+
 def trace_id(traceparent: str) -> str:
     return traceparent.split("-")[1]
 
@@ -89,23 +92,24 @@ def has_run(traceparent: str, spans: int) -> Callable[[list[list[TraceSpan]]], b
 async def test_a_chat_run_is_one_trace_under_the_brokers(
     traced: Runtime, fake_llm: FakeLLM, jaeger: Jaeger, service: str
 ) -> None:
+    broker = new_traceparent()
     fake_llm.script(
         Reply.tool("estimate_trip_cost", {"destination": "Lisbon", "days": 2}, usage=(120, 8)),
         Reply.say("Two days in Lisbon cost about 580 EUR.", usage=(150, 20)),
         Reply.say("Summary: 580 EUR for two days.", usage=(90, 30)),
     )
-    sock = await traced.socket("research", "c_traced", traceparent=BROKER)
+    sock = await traced.socket("research", "c_traced", traceparent=broker)
     await sock.send({"type": "user.input.submit", "text": QUESTION})
     done = await sock.until("chat.run_complete", wait=30)
     assert done["data"]["status"] == "completed"
     await sock.close()
 
     # run -> 2 agent turns -> 3 model calls + 1 tool call
-    traces = jaeger.wait_for_spans(service, has_run(BROKER, 7))
-    spans = trace_of(traces, BROKER)
+    traces = jaeger.wait_for_spans(service, has_run(broker, 7))
+    spans = trace_of(traces, broker)
     assert len(spans) == 7
     children = tree(spans)
-    (run,) = children[BROKER.split("-")[2]]  # the broker's span is the run's parent
+    (run,) = children[broker.split("-")[2]]  # the broker's span is the run's parent
     assert run.name == "run research"
     assert run.tags["gen_ai.conversation.id"] == "c_traced"
     assert run.tags["mozaiks.app.id"] == "demo"
@@ -119,7 +123,7 @@ async def test_a_chat_run_is_one_trace_under_the_brokers(
     assert researcher.tags["gen_ai.agent.name"] == "Researcher"
     assert researcher.start_us + researcher.duration_us <= writer.start_us
 
-    asked, answered, tool = children[researcher.span_id]
+    asked, tool, answered = children[researcher.span_id]  # by start time
     (summary,) = children[writer.span_id]
     for call, tokens in ((asked, (120, 8)), (answered, (150, 20)), (summary, (90, 30))):
         assert call.name == "chat fake-model"
@@ -146,23 +150,24 @@ async def test_a_chat_run_is_one_trace_under_the_brokers(
 async def test_the_session_requests_then_a_frames_traceparent_are_honoured(
     traced: Runtime, fake_llm: FakeLLM, jaeger: Jaeger, service: str
 ) -> None:
+    broker, later = new_traceparent(), new_traceparent()
     created = await traced.http.post(
         "/api/sessions",
         json={"workflow_name": "research"},
-        headers={**traced.auth(), "traceparent": BROKER},
+        headers={**traced.auth(), "traceparent": broker},
     )
     assert created.status_code == 201
     # the socket URL handed to the browser carries the broker's trace context
     query = parse_qs(urlsplit(created.json()["ws_url"]).query)
-    assert query["traceparent"] == [BROKER]
+    assert query["traceparent"] == [broker]
     chat_id = created.json()["chat_id"]
 
-    fake_llm.script(*[Reply.say("Nothing to look up.")] * 4)
+    fake_llm.script(*[Reply.say("Nothing to look up.")] * 3)
     sock = await traced.socket("research", chat_id, traceparent=query["traceparent"][0])
     await sock.send({"type": "user.input.submit", "text": "hi"})
     await sock.until("chat.run_complete", wait=30)
     # a frame's traceparent wins for the runs that follow it
-    await sock.send({"type": "user.input.submit", "text": "more", "traceparent": LATER})
+    await sock.send({"type": "user.input.submit", "text": "more", "traceparent": later})
     await sock.until("chat.run_complete", wait=30)
     bad = {"type": "user.input.submit", "text": "again", "traceparent": "not-a-traceparent"}
     await sock.send(bad)
@@ -171,9 +176,11 @@ async def test_the_session_requests_then_a_frames_traceparent_are_honoured(
     await sock.close()
 
     traces = jaeger.wait_for_spans(
-        service, lambda t: has_run(BROKER, 5)(t) and has_run(LATER, 5)(t)
+        # the first run: both agents; the second goes on with the Writer, who handed to the user
+        service,
+        lambda t: has_run(broker, 5)(t) and has_run(later, 3)(t),
     )
-    for parent in (BROKER, LATER):
+    for parent in (broker, later):
         (run,) = [s for s in trace_of(traces, parent) if s.name == "run research"]
         assert run.parent_id == parent.split("-")[2]
         assert run.tags["gen_ai.conversation.id"] == chat_id
