@@ -72,15 +72,20 @@ def base_checkout(ref: str, workdir: Path) -> Path:
     return dest / "runtime"
 
 
+def slug(target: Target) -> str:
+    """The target's name as it may appear in a chat id (a URL path segment)."""
+    return target.name.replace(" ", "-")
+
+
 async def bursts(targets: list[Target], args: argparse.Namespace) -> list[str]:
     lines: list[str] = []
     for target in targets:  # warm: imports, first-connection paths, SQLite pages
-        await measure_streams(target, 4, 10, f"warm-{target.name}")
+        await measure_streams(target, 4, 10, f"warm-{slug(target)}")
     for n, chats in enumerate(args.chats):
         runs: dict[str, list[StreamStats]] = {t.name: [] for t in targets}
         for r in range(args.repeat):
             for target in targets:
-                stats = await measure_streams(target, chats, args.events, f"{target.name}{n}-{r}")
+                stats = await measure_streams(target, chats, args.events, f"{slug(target)}{n}-{r}")
                 expected = chats * (args.events + 1)
                 if stats.events < expected:
                     raise RuntimeError(f"{target.name} lost events: {stats.events} of {expected}")
@@ -111,10 +116,10 @@ async def bursts(targets: list[Target], args: argparse.Namespace) -> list[str]:
 async def engine_chats(targets: list[Target], chats: int, repeat: int) -> list[str]:
     rates: dict[str, list[float]] = {t.name: [] for t in targets}
     for target in targets:
-        await measure_streams(target, 2, 0, f"ewarm-{target.name}")
+        await measure_streams(target, 2, 0, f"ewarm-{slug(target)}")
     for r in range(repeat):
         for target in targets:
-            stats = await measure_streams(target, chats, 0, f"e{target.name}-{r}")
+            stats = await measure_streams(target, chats, 0, f"e{slug(target)}-{r}")
             rates[target.name].append(chats / stats.wall_seconds)
     median = {k: statistics.median(v) for k, v in rates.items()}
     off, on = median["engine off"], median["engine on"]
