@@ -161,6 +161,14 @@ async def test_the_session_requests_then_a_frames_traceparent_are_honoured(
     query = parse_qs(urlsplit(created.json()["ws_url"]).query)
     assert query["traceparent"] == [broker]
     chat_id = created.json()["chat_id"]
+    # an invalid one is ignored (W3C): the session is created, its URL carries nothing
+    ignored = await traced.http.post(
+        "/api/sessions",
+        json={"workflow_name": "research"},
+        headers={**traced.auth(), "traceparent": "00-zz-not-valid-01"},
+    )
+    assert ignored.status_code == 201
+    assert urlsplit(ignored.json()["ws_url"]).query == ""
 
     fake_llm.script(*[Reply.say("Nothing to look up.")] * 3)
     sock = await traced.socket("research", chat_id, traceparent=query["traceparent"][0])
