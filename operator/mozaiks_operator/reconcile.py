@@ -6,7 +6,8 @@ import base64
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -33,7 +34,7 @@ from mozaiks_operator.serialize import Serializer
 from mozaiks_operator.status import Outcome, RuntimeState, tenant_status, transitions
 
 if TYPE_CHECKING:
-    from mozaiks_operator.tracing import ReconcileTracing
+    from mozaiks_operator.tracing import Pass, ReconcileTracing
 
 log = logging.getLogger(__name__)
 
@@ -204,17 +205,27 @@ async def reconcile_tenant(
     being deleted; otherwise the outcome, whose `error` the caller maps to kopf's retry kinds.
     With tracing on, the pass is one span.
     """
-    if ctx.tracing is None:
-        return await _reconcile_tenant(ctx, namespace, name, claims)
-    with ctx.tracing.reconcile(c.TENANT_KIND, namespace, name) as span:
+    with traced_pass(ctx, c.TENANT_KIND, namespace, name) as span:
         outcome = await _reconcile_tenant(ctx, namespace, name, claims)
-        if outcome is None:
+        if span is None:
+            pass
+        elif outcome is None:
             span.outcome("gone")
         elif outcome.error is not None:
             span.outcome(outcome.error.reason, failed=True)
         else:
             span.outcome("paused" if outcome.paused else "ok")
         return outcome
+
+
+@contextmanager
+def traced_pass(ctx: Context, kind: str, namespace: str, name: str) -> Iterator[Pass | None]:
+    """The span of one reconcile pass when tracing is on (None, and nothing built, when off)."""
+    if ctx.tracing is None:
+        yield None
+        return
+    with ctx.tracing.reconcile(kind, namespace, name) as span:
+        yield span
 
 
 async def _reconcile_tenant(
