@@ -61,6 +61,10 @@ class Settings(BaseSettings):
     # or runs get a KEDA ScaledObject when KEDA's CRD is installed and this is set; otherwise an
     # HPA on a Pods metric (served by a metrics adapter such as prometheus-adapter).
     keda_prometheus_url: str | None = None
+    # Tracing: one OpenTelemetry span per reconcile pass, over OTLP/HTTP to this base URL (e.g.
+    # http://collector:4318); off when unset. The SDK reads the standard OTEL_* variables.
+    otel_exporter_otlp_endpoint: str | None = Field(None, pattern=r"^https?://[^/\s]+")
+    otel_service_name: str = "mozaiks-operator"
 
     @field_validator("watch_namespaces", mode="before")
     @classmethod

@@ -46,6 +46,10 @@ async def operate(
             timeout=settings.mongo_timeout_seconds,
         )
     ctx = Context(kube=kube, settings=settings, database=database, serializer=Serializer())
+    if settings.otel_exporter_otlp_endpoint:
+        from mozaiks_operator.tracing import start_tracing  # the SDK only when tracing is on
+
+        ctx.tracing = start_tracing(settings)
     leader = ctx.metrics.leader.labels(settings.identity)
     try:
         async with metrics_server(ctx.metrics, settings.metrics_host, settings.metrics_port):
@@ -53,6 +57,8 @@ async def operate(
     finally:
         if database is not None:
             await database.close()
+        if ctx.tracing is not None:
+            await asyncio.to_thread(ctx.tracing.shutdown)  # the last passes' spans go out
         await kube.close()
 
 

@@ -6,10 +6,11 @@ import base64
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from mozaiks_operator import constants as c
@@ -32,6 +33,9 @@ from mozaiks_operator.model.tenant import Claim, Tenant, first_claim
 from mozaiks_operator.model.workflow import Workflow
 from mozaiks_operator.serialize import Serializer
 from mozaiks_operator.status import Outcome, RuntimeState, tenant_status, transitions
+
+if TYPE_CHECKING:
+    from mozaiks_operator.tracing import Pass, ReconcileTracing
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +71,8 @@ class Context:
         if self.keda_seen is None or now - self.keda_seen[0] > KEDA_RECHECK_SECONDS:
             self.keda_seen = (now, await self.kube.serves(KEDA_API, "scaledobjects"))
         return url if self.keda_seen[1] else None
+
+    tracing: ReconcileTracing | None = None  # None: off, no span is built
 
     def remember(self, obj: Obj) -> None:
         meta = obj["metadata"]
@@ -221,7 +227,34 @@ async def reconcile_tenant(
 
     Reads the Tenant fresh (callers may hold an old body). Returns None when the Tenant is gone or
     being deleted; otherwise the outcome, whose `error` the caller maps to kopf's retry kinds.
+    With tracing on, the pass is one span.
     """
+    with traced_pass(ctx, c.TENANT_KIND, namespace, name) as span:
+        outcome = await _reconcile_tenant(ctx, namespace, name, claims)
+        if span is None:
+            pass
+        elif outcome is None:
+            span.outcome("gone")
+        elif outcome.error is not None:
+            span.outcome(outcome.error.reason, failed=True)
+        else:
+            span.outcome("paused" if outcome.paused else "ok")
+        return outcome
+
+
+@contextmanager
+def traced_pass(ctx: Context, kind: str, namespace: str, name: str) -> Iterator[Pass | None]:
+    """The span of one reconcile pass when tracing is on (None, and nothing built, when off)."""
+    if ctx.tracing is None:
+        yield None
+        return
+    with ctx.tracing.reconcile(kind, namespace, name) as span:
+        yield span
+
+
+async def _reconcile_tenant(
+    ctx: Context, namespace: str, name: str, claims: Claims
+) -> Outcome | None:
     started = time.perf_counter()
     body = await ctx.kube.get(c.TENANT_KIND, namespace, name)
     if body is None or body["metadata"].get("deletionTimestamp"):

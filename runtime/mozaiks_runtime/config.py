@@ -14,6 +14,7 @@ from typing import Annotated, Any, Self
 from urllib.parse import urlsplit
 
 from pydantic import (
+    AliasChoices,
     Field,
     PrivateAttr,
     SecretStr,
@@ -130,9 +131,22 @@ class Settings(BaseSettings):
     broker_token_ttl_seconds: int = Field(900, ge=30, le=86_400)
     broker_scope: str = Field("mozaiks:broker", min_length=1)
 
-    @field_validator("webhook_url")
+    # Tracing (docs/runtime.md, "Tracing"): OpenTelemetry spans over OTLP/HTTP when an endpoint
+    # is set (the collector's base URL, e.g. http://collector:4318); off and free otherwise. The
+    # SDK reads the standard OTEL_* variables (headers, sampler, batching) itself.
+    otel_exporter_otlp_endpoint: str | None = None
+    otel_service_name: str = Field(
+        "mozaiks-runtime",
+        validation_alias=AliasChoices(
+            "MOZAIKS_OTEL_SERVICE_NAME", "OTEL_SERVICE_NAME", "otel_service_name"
+        ),
+    )
+    otel_capture_content: bool = False  # message text, tool arguments and results on spans
+    otel_metrics: bool = True  # the GenAI metrics too (off for a receiver of traces only)
+
+    @field_validator("webhook_url", "otel_exporter_otlp_endpoint")
     @classmethod
-    def _check_webhook_url(cls, url: str | None) -> str | None:
+    def _check_http_url(cls, url: str | None) -> str | None:
         if not url:
             return None
         try:

@@ -8,6 +8,7 @@ import gc
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 
@@ -33,6 +34,9 @@ from mozaiks_runtime.webhooks.deliverer import Deliverer
 from mozaiks_runtime.webhooks.wiring import build_webhooks
 from mozaiks_runtime.workflows.registry import WorkflowRegistry
 
+if TYPE_CHECKING:
+    from mozaiks_runtime.tracing.otel import Tracing
+
 log = logging.getLogger(__name__)
 RunnerFactory = Callable[[Settings], Runner]
 STORE_POLL_SECONDS = 1.0
@@ -43,6 +47,15 @@ def default_runner(settings: Settings) -> Runner:
     from mozaiks_runtime.engine.run import build_runner
 
     return build_runner(settings)
+
+
+def start_tracing(settings: Settings) -> Tracing | None:
+    """OpenTelemetry when an OTLP endpoint is set; the SDK is imported and set up only then."""
+    if not settings.otel_exporter_otlp_endpoint:
+        return None
+    from mozaiks_runtime.tracing.setup import start_tracing as start
+
+    return start(settings)
 
 
 def build_lifespan(
@@ -65,7 +78,9 @@ def build_lifespan(
         sweepers: list[asyncio.Task[None]] = []
         deliverer: Deliverer | None = None
         exporter: MetricsPort | None = None
+        tracing: Tracing | None = None
         try:
+            tracing = start_tracing(settings)
             await registry.start()
             for source, problems in registry.errors().items():
                 log.warning("workflow %s not loaded: %s", source, "; ".join(problems))
@@ -99,6 +114,7 @@ def build_lifespan(
                 lease_ttl_seconds=settings.lease_ttl_seconds,
                 run_timeout_seconds=settings.run_timeout_seconds,
                 metrics=metrics,
+                tracing=tracing,
             )
             state.store, state.registry, state.verifier = store, registry, verifier
             state.hub, state.budget, state.runs = hub, budget, runs
@@ -145,6 +161,8 @@ def build_lifespan(
                 await journal.close()  # what the runs emitted reaches the store
             if deliverer is not None:
                 await deliverer.stop()  # after the journal: its last deliveries are queued
+            if tracing is not None:
+                await asyncio.to_thread(tracing.shutdown)  # the runs' last spans go out
             await registry.stop()
             await verifier.close()
             await store.close()

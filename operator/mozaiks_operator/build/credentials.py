@@ -49,6 +49,8 @@ def runtime_settings(tenant: Tenant) -> dict[str, str]:
         "MOZAIKS_PUBLIC_URL": public_url(tenant),
         "MOZAIKS_WEBHOOK_URL": spec.webhook.url if spec.webhook else None,
         "MOZAIKS_BROKER_TOKEN_TTL_SECONDS": spec.broker.token_ttl_seconds if spec.broker else None,
+        "MOZAIKS_OTEL_EXPORTER_OTLP_ENDPOINT": spec.tracing.otlp_endpoint,
+        "MOZAIKS_OTEL_CAPTURE_CONTENT": spec.tracing.capture_content or None,
     }
     out: dict[str, str] = {}
     for key, value in values.items():

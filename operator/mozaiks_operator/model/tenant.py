@@ -113,6 +113,13 @@ class BrokerSpec(_Spec):
     token_ttl_seconds: int = Field(900, ge=30, le=86_400)
 
 
+class TracingSpec(_Spec):
+    """OpenTelemetry traces of the tenant's runtime (docs/runtime.md, "Tracing")."""
+
+    otlp_endpoint: str | None = None  # the collector's OTLP/HTTP base URL; None: off
+    capture_content: bool = False  # message text, tool arguments and results on spans
+
+
 class TenantSpec(_Spec):
     app_id: str
     paused: bool = False
@@ -127,6 +134,7 @@ class TenantSpec(_Spec):
     mcp_env: list[McpEnvVar] = Field(default_factory=list)
     monitoring: MonitoringSpec = Field(default_factory=MonitoringSpec)
     broker: BrokerSpec | None = None
+    tracing: TracingSpec = Field(default_factory=TracingSpec)
 
     @property
     def database_name(self) -> str:

@@ -65,6 +65,7 @@ from mozaiks_runtime.engine.base import (
     TextMessage,
 )
 from mozaiks_runtime.engine.llm import LLMSettings, ModelConfigs
+from mozaiks_runtime.engine.traced import Traced
 from mozaiks_runtime.engine.translate import TurnTranslator, TurnView
 from mozaiks_runtime.errors import EngineFailed, InputTimeout, MozaiksError
 from mozaiks_runtime.workflows.model import (
@@ -182,7 +183,11 @@ class _Run:
                 raise EngineFailed(f"hand-off to unknown agent {speaker!r}")
             await self.io.emit(SpeakerSelected(agent=speaker))
             before = dict(state.context_vars)
-            record, after = await self._guarded_turn(agent, before)
+            if request.trace is None:
+                record, after = await self._guarded_turn(agent, before)
+            else:
+                with request.trace.turn(agent.name):
+                    record, after = await self._guarded_turn(agent, before)
             packet = build.round_packet(
                 chat_id=request.chat_id,
                 agent=speaker,
@@ -295,7 +300,13 @@ class _Run:
                 agent=agent_def.name, prompt=event.content, password=password
             )
 
-        gate = Middleware(_ModelGate, io=io, agent=agent_def.name, record=record)
+        middleware = [Middleware(_ModelGate, io=io, agent=agent_def.name, record=record)]
+        if self.request.trace is not None:  # innermost: the span times the model call alone
+            provider = "mozaiks.demo" if configs.settings.is_demo else "openai"
+            traced = Middleware(
+                Traced, trace=self.request.trace, provider=provider, model=view.model
+            )
+            middleware.append(traced)
         subscription = stream.subscribe(on_event)  # before the turn starts: events stay in order
         try:
             async with agent.run(
@@ -306,7 +317,7 @@ class _Run:
                     *(self._tool(agent_def, spec) for spec in tools),
                     *self._mcp_tools(agent_def),
                 ],
-                middleware=[gate],
+                middleware=middleware,
                 hitl_hook=ask_user,
             ) as handle:
                 reply = await handle.result()

@@ -27,6 +27,7 @@ from mozaiks_runtime.errors import MozaiksError, NotEntitled, NotFound, Workflow
 from mozaiks_runtime.logs import chat_context
 from mozaiks_runtime.metrics import Metrics
 from mozaiks_runtime.storage.base import ChatRecord
+from mozaiks_runtime.tracing.context import traceparent
 from mozaiks_runtime.ws.connection import Connection
 from mozaiks_runtime.ws.dispatch import Dispatcher
 from mozaiks_runtime.ws.messages import SERVER_DATA
@@ -157,6 +158,9 @@ async def chat_socket(websocket: WebSocket) -> None:
         poll_seconds=state.store_poll_seconds,
         on_sent=_sent_counter(state, metrics),
         expires_in=_seconds_left(identity, settings),
+        trace_parent=traceparent(
+            websocket.headers.get("traceparent") or websocket.query_params.get("traceparent")
+        ),
     )
     try:
         with chat_context(chat.chat_id):
