@@ -51,6 +51,21 @@ class Settings(BaseSettings):
     liveness_url: str | None = None
     log_level: str = "INFO"
 
+    # Prometheus /metrics of the operator on this port (None: off), on all interfaces by default.
+    metrics_port: int | None = Field(None, ge=1, le=65535)
+    metrics_host: str = "0.0.0.0"  # scraped from the pod network
+    # The namespace Prometheus scrapes from: tenants' NetworkPolicies admit it to the runtimes'
+    # metrics port (and to nothing else). A Tenant's spec.monitoring overrides it; empty: none.
+    monitoring_namespace: str = ""
+    # Where KEDA's prometheus scaler queries the runtimes' gauges. Tenants that scale on sockets
+    # or runs get a KEDA ScaledObject when KEDA's CRD is installed and this is set; otherwise an
+    # HPA on a Pods metric (served by a metrics adapter such as prometheus-adapter).
+    keda_prometheus_url: str | None = None
+    # Tracing: one OpenTelemetry span per reconcile pass, over OTLP/HTTP to this base URL (e.g.
+    # http://collector:4318); off when unset. The SDK reads the standard OTEL_* variables.
+    otel_exporter_otlp_endpoint: str | None = Field(None, pattern=r"^https?://[^/\s]+")
+    otel_service_name: str = "mozaiks-operator"
+
     @field_validator("watch_namespaces", mode="before")
     @classmethod
     def _split(cls, value: object) -> object:

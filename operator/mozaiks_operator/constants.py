@@ -37,12 +37,18 @@ BOOKKEEPING_PREFIXES: Final = (f"{GROUP}/", "kopf.zalando.org/", "kubectl.kubern
 # The runtime container.
 RUNTIME_PORT: Final = 8080
 RUNTIME_PORT_NAME: Final = "http"
+# /metrics on a port of its own (MOZAIKS_METRICS_PORT), so a NetworkPolicy can admit Prometheus
+# to the metrics and nothing else; the HTTP port then answers /metrics with 404.
+METRICS_PORT: Final = 9090
+METRICS_PORT_NAME: Final = "metrics"
 SERVICE_PORT: Final = 80
 WORKFLOWS_MOUNT: Final = "/etc/mozaiks/workflows"
 LIVENESS_PATH: Final = "/api/health"
 READINESS_PATH: Final = "/api/ready"
 RUNTIME_COMMAND: Final = ("mozaiks", "runtime", "--host", "0.0.0.0", "--port", str(RUNTIME_PORT))
 RUNTIME_UID: Final = 10001
+# The runtime's load gauges (runtime/mozaiks_runtime/metrics.py), what autoscaling scales on.
+LOAD_GAUGES: Final = {"sockets": "mozaiks_ws_open", "runs": "mozaiks_runs_active"}
 
 # A ConfigMap holds at most 1 MiB of data (keys and values); we refuse to exceed it.
 CONFIGMAP_LIMIT_BYTES: Final = 1024 * 1024

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import sys
+from collections.abc import Callable
 
 import kopf
 
@@ -16,6 +17,7 @@ from mozaiks_operator.handlers import children, lifecycle, tenant, workflow
 from mozaiks_operator.handlers.lifecycle import kopf_settings
 from mozaiks_operator.kube.client import Kube
 from mozaiks_operator.kube.lease import LeaderElector, LeaseLost
+from mozaiks_operator.metrics import metrics_server
 from mozaiks_operator.reconcile import Context
 from mozaiks_operator.serialize import Serializer
 from mozaiks_operator.standby import standby_probe
@@ -44,11 +46,36 @@ async def operate(
             timeout=settings.mongo_timeout_seconds,
         )
     ctx = Context(kube=kube, settings=settings, database=database, serializer=Serializer())
+    if settings.otel_exporter_otlp_endpoint:
+        from mozaiks_operator.tracing import start_tracing  # the SDK only when tracing is on
+
+        ctx.tracing = start_tracing(settings)
+    leader = ctx.metrics.leader.labels(settings.identity)
+    try:
+        async with metrics_server(ctx.metrics, settings.metrics_host, settings.metrics_port):
+            await _lead(settings, ctx, stop, ready, leader.set)
+    finally:
+        if database is not None:
+            await database.close()
+        if ctx.tracing is not None:
+            await asyncio.to_thread(ctx.tracing.shutdown)  # the last passes' spans go out
+        await kube.close()
+
+
+async def _lead(
+    settings: Settings,
+    ctx: Context,
+    stop: asyncio.Event,
+    ready: asyncio.Event | None,
+    leading: Callable[[float], None],
+) -> None:
+    """Win the Lease (if elections are on), run kopf while holding it, give it up at the end.
+    The metrics server runs around all of this, so a standby replica is scraped too (leader 0)."""
     elector = None
     try:
         if settings.leader_election:
             elector = LeaderElector(
-                kube,
+                ctx.kube,
                 namespace=settings.namespace,
                 name=settings.lease_name,
                 identity=settings.identity,
@@ -57,13 +84,12 @@ async def operate(
             )
             async with standby_probe(settings.liveness_url, settings.identity):
                 await elector.acquire()
+        leading(1)
         await _run_kopf(settings, ctx, elector, stop, ready)
     finally:
+        leading(0)
         if elector is not None:
             await elector.release()
-        if database is not None:
-            await database.close()
-        await kube.close()
 
 
 async def _run_kopf(

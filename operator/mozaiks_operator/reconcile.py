@@ -6,10 +6,11 @@ import base64
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from mozaiks_operator import constants as c
@@ -27,13 +28,19 @@ from mozaiks_operator.kube.apply import apply_child, prune
 from mozaiks_operator.kube.client import Kube, KubeError, Obj
 from mozaiks_operator.kube.observe import runtime_state
 from mozaiks_operator.kube.status import write_status
+from mozaiks_operator.metrics import OperatorMetrics
 from mozaiks_operator.model.tenant import Claim, Tenant, first_claim
 from mozaiks_operator.model.workflow import Workflow
 from mozaiks_operator.serialize import Serializer
 from mozaiks_operator.status import Outcome, RuntimeState, tenant_status, transitions
 
+if TYPE_CHECKING:
+    from mozaiks_operator.tracing import Pass, ReconcileTracing
+
 log = logging.getLogger(__name__)
 
+KEDA_API = "keda.sh/v1alpha1"
+KEDA_RECHECK_SECONDS = 60.0
 # Index keys of the cluster-wide unique values a Tenant claims (see handlers/tenant.py).
 Claims = Mapping[tuple[str, str], Iterable[Claim]]
 
@@ -50,6 +57,22 @@ class Context:
     # it, so that a child's watch event can tell our own write and status-only changes apart
     # from drift (handlers/children.py).
     applied: dict[tuple[str, str, str], tuple[str, int | None]] = field(default_factory=dict)
+    metrics: OperatorMetrics = field(default_factory=OperatorMetrics)
+    # (when looked, answer) of the last check whether KEDA's ScaledObject kind is served.
+    keda_seen: tuple[float, bool] | None = None
+
+    async def keda_prometheus_url(self) -> str | None:
+        """The operator's Prometheus URL for KEDA when KEDA is installed (looked up through
+        discovery, open to every authenticated user, at most once a minute); else None."""
+        url = self.settings.keda_prometheus_url
+        if not url:
+            return None
+        now = time.monotonic()
+        if self.keda_seen is None or now - self.keda_seen[0] > KEDA_RECHECK_SECONDS:
+            self.keda_seen = (now, await self.kube.serves(KEDA_API, "scaledobjects"))
+        return url if self.keda_seen[1] else None
+
+    tracing: ReconcileTracing | None = None  # None: off, no span is built
 
     def remember(self, obj: Obj) -> None:
         meta = obj["metadata"]
@@ -129,12 +152,13 @@ async def ensure_database(ctx: Context, tenant: Tenant) -> DatabaseCredentials |
     if existing is not None and is_owned_by(existing, tenant.uid):
         stored = (existing.get("data") or {}).get("password")
         password = base64.b64decode(stored).decode() if stored else None
-    return await ctx.database.ensure(
-        database=tenant.spec.database_name,
-        username=tenant.spec.database_user,
-        password=password or secrets.token_urlsafe(24),
-        known=password is not None,
-    )
+    with ctx.metrics.database_operation("ensure"):
+        return await ctx.database.ensure(
+            database=tenant.spec.database_name,
+            username=tenant.spec.database_user,
+            password=password or secrets.token_urlsafe(24),
+            known=password is not None,
+        )
 
 
 async def _converge(ctx: Context, tenant: Tenant, claim: Claim, claims: Claims) -> Outcome:
@@ -151,6 +175,8 @@ async def _converge(ctx: Context, tenant: Tenant, claim: Claim, claims: Claims) 
         database_port=database_port(db_uri),
         llm_port=llm_port(tenant.spec.llm.base_url),
         credentials=creds,
+        monitoring_namespace=ctx.settings.monitoring_namespace,
+        keda_prometheus_url=await ctx.keda_prometheus_url(),
     )
     desired = desired_children(tenant, selection, env)
     # In order (Secrets and ConfigMap before the Deployment that mounts them); each child is
@@ -159,7 +185,10 @@ async def _converge(ctx: Context, tenant: Tenant, claim: Claim, claims: Claims) 
     for child in desired.children:
         live.append(await apply_child(ctx.kube, tenant, child))
         ctx.remember(live[-1])
-    await prune(ctx.kube, tenant, desired.absent_kinds, runtime_name(tenant))
+        ctx.metrics.children_applied.labels(child["kind"]).inc()
+    for kind in await prune(ctx.kube, tenant, desired.absent_kinds, runtime_name(tenant)):
+        # forgotten, so the watch echo of our own delete is not counted as drift
+        ctx.applied.pop((kind, tenant.namespace, runtime_name(tenant)), None)
     warnings: list[OperatorError] = []
     if not desired.workflows_fit:
         warnings.append(
@@ -198,10 +227,38 @@ async def reconcile_tenant(
 
     Reads the Tenant fresh (callers may hold an old body). Returns None when the Tenant is gone or
     being deleted; otherwise the outcome, whose `error` the caller maps to kopf's retry kinds.
+    With tracing on, the pass is one span.
     """
+    with traced_pass(ctx, c.TENANT_KIND, namespace, name) as span:
+        outcome = await _reconcile_tenant(ctx, namespace, name, claims)
+        if span is None:
+            pass
+        elif outcome is None:
+            span.outcome("gone")
+        elif outcome.error is not None:
+            span.outcome(outcome.error.reason, failed=True)
+        else:
+            span.outcome("paused" if outcome.paused else "ok")
+        return outcome
+
+
+@contextmanager
+def traced_pass(ctx: Context, kind: str, namespace: str, name: str) -> Iterator[Pass | None]:
+    """The span of one reconcile pass when tracing is on (None, and nothing built, when off)."""
+    if ctx.tracing is None:
+        yield None
+        return
+    with ctx.tracing.reconcile(kind, namespace, name) as span:
+        yield span
+
+
+async def _reconcile_tenant(
+    ctx: Context, namespace: str, name: str, claims: Claims
+) -> Outcome | None:
     started = time.perf_counter()
     body = await ctx.kube.get(c.TENANT_KIND, namespace, name)
     if body is None or body["metadata"].get("deletionTimestamp"):
+        ctx.metrics.forget_tenant(namespace, name)
         return None
     tenant = Tenant.from_body(body)
     if tenant.spec.paused:
@@ -216,14 +273,10 @@ async def reconcile_tenant(
         except OperatorError as err:
             outcome = Outcome(tenant.generation, await _observe_only(ctx, tenant), error=err)
     await report(ctx, body, outcome)
+    seconds = time.perf_counter() - started
+    ctx.metrics.reconciled(c.TENANT_KIND, seconds, outcome.error.reason if outcome.error else None)
     problem = outcome.error.reason if outcome.error else "ok"
-    log.info(
-        "tenant %s/%s reconciled in %.1f ms (%s)",
-        namespace,
-        name,
-        (time.perf_counter() - started) * 1000,
-        problem,
-    )
+    log.info("tenant %s/%s reconciled in %.1f ms (%s)", namespace, name, seconds * 1000, problem)
     return outcome
 
 
@@ -265,11 +318,15 @@ async def report(ctx: Context, body: Obj, outcome: Outcome) -> None:
     """Write status (only if it changed) and post an Event per meaningful transition."""
     now = _now()
 
+    meta = body["metadata"]
+
     def compute(obj: Obj, before: dict[str, Any]) -> dict[str, Any] | None:
         after = tenant_status(outcome, before, now=now)
+        ctx.metrics.tenant_conditions(
+            meta["namespace"], meta["name"], after.get("conditions") or []
+        )
         return None if after == before else after
 
-    meta = body["metadata"]
     result = await write_status(
         ctx.kube, c.TENANT_KIND, meta["namespace"], meta["name"], compute, body=body
     )

@@ -28,6 +28,7 @@ def _children(tenant: Tenant) -> list[tuple[str, str]]:
     return [
         ("Ingress", rt),
         ("HorizontalPodAutoscaler", rt),
+        ("ScaledObject", rt),  # a get answers 404 where KEDA is not installed: nothing to do
         ("Deployment", rt),
         ("PodDisruptionBudget", rt),
         ("NetworkPolicy", rt),
@@ -59,7 +60,8 @@ async def finalize_tenant(ctx: Context, body: Obj, *, claims: Claims) -> None:
                 "deletionPolicy is Delete but the operator has no admin database connection",
                 delay=60,
             )
-        await ctx.database.drop(database=spec.database_name, username=spec.database_user)
+        with ctx.metrics.database_operation("drop"):
+            await ctx.database.drop(database=spec.database_name, username=spec.database_user)
         events.normal(
             body,
             c.REASON_DATABASE_DROPPED,
@@ -75,3 +77,4 @@ async def finalize_tenant(ctx: Context, body: Obj, *, claims: Claims) -> None:
         await delete_owned(ctx.kube, tenant, kind, name)
         ctx.applied.pop((kind, tenant.namespace, name), None)
     ctx.serializer.forget((tenant.namespace, tenant.name))
+    ctx.metrics.forget_tenant(tenant.namespace, tenant.name)

@@ -8,7 +8,16 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
 from mozaiks_runtime import __version__
-from mozaiks_runtime.api.routes import health, privacy, sessions, usage, widget, workflows
+from mozaiks_runtime.api.routes import (
+    agui,
+    broker,
+    health,
+    privacy,
+    sessions,
+    usage,
+    widget,
+    workflows,
+)
 from mozaiks_runtime.api.routes import metrics as metrics_route
 from mozaiks_runtime.api.routes.devpage import install_widget_routes
 from mozaiks_runtime.config import Settings
@@ -62,7 +71,9 @@ def create_app(settings: Settings, *, runner_factory: RunnerFactory = default_ru
     app.include_router(workflows.router)
     app.include_router(widget.router)
     app.include_router(usage.router)
+    app.include_router(broker.router)
     app.include_router(metrics_route.router)
+    app.include_router(agui.router)
     app.include_router(ws_endpoint.router)
     install_widget_routes(app, settings)
     return app

@@ -1,7 +1,7 @@
 """The `mozaiks` console script.
 
     mozaiks runtime [--host H] [--port P] [--dev]
-    mozaiks token mint --user U --app A [--admin] [--ttl 15m] [--chat C]
+    mozaiks token mint --user U --app A [--admin] [--ttl 15m] [--chat C] [--claim N=V] [--broker]
     mozaiks workflow validate FILE...
     mozaiks operator [...]          (the kopf operator; imported only here)
 
@@ -56,6 +56,19 @@ def _parser() -> argparse.ArgumentParser:
     mint.add_argument("--admin", action="store_true", help="add the admin scope")
     mint.add_argument("--ttl", default="15m", help="lifetime: 90s, 15m, 2h, 1d (default 15m)")
     mint.add_argument("--chat", help="bind the token to one chat id")
+    mint.add_argument(
+        "--claim",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an extra claim (VALUE as JSON if it parses), e.g. roles='[\"pro\"]'; repeatable",
+    )
+    mint.add_argument(
+        "--broker",
+        action="store_true",
+        help="a session broker's service token (--user names the service), signed with "
+        "MOZAIKS_BROKER_JWT_SECRET",
+    )
 
     workflow = commands.add_parser("workflow", help="workflow files").add_subparsers(
         dest="workflow_command", required=True
@@ -180,14 +193,29 @@ def _announce(settings: Settings, host: str, port: int, *, generated: bool, out:
 
 
 def _mint(args: argparse.Namespace) -> int:
-    from mozaiks_runtime.auth.mint import mint_token, parse_ttl
+    from mozaiks_runtime.auth.mint import mint_broker_token, mint_token, parse_claim, parse_ttl
 
     settings = Settings.load(dev_auth=True)  # only the JWT settings matter here
+    if args.broker:
+        if settings.broker_jwt_secret is None:
+            sys.stderr.write("MOZAIKS_BROKER_JWT_SECRET is not set: it signs broker tokens\n")
+            return 2
+        try:
+            ttl = parse_ttl(args.ttl)
+        except ValueError as exc:
+            sys.stderr.write(f"{exc}\n")
+            return 2
+        secret = settings.broker_jwt_secret.get_secret_value()
+        scope = settings.broker_scope
+        token = mint_broker_token(secret, service=args.user, app=args.app, ttl=ttl, scope=scope)
+        sys.stdout.write(token + "\n")
+        return 0
     if settings.jwt_secret is None:
         sys.stderr.write("MOZAIKS_JWT_SECRET is not set: it is the HS256 secret to sign with\n")
         return 2
     try:
         ttl = parse_ttl(args.ttl)
+        extra = dict(parse_claim(c) for c in args.claim)
     except ValueError as exc:
         sys.stderr.write(f"{exc}\n")
         return 2
@@ -201,6 +229,7 @@ def _mint(args: argparse.Namespace) -> int:
         issuer=settings.jwt_issuer,
         audience=settings.jwt_audience,
         admin_scope=settings.admin_scope,
+        extra=extra,
     )
     sys.stdout.write(token + "\n")
     return 0

@@ -6,13 +6,25 @@ a message that names the variable; no other module reads `os.environ`.
 
 from __future__ import annotations
 
+import os
 import socket
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Self
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from mozaiks_runtime.workflows.model import MCP_ENV_PREFIX
 
 
 class SettingsError(Exception):
@@ -105,6 +117,33 @@ class Settings(BaseSettings):
     webhook_retry_base_seconds: float = Field(2.0, gt=0)  # first retry; doubles each time
     webhook_retry_max_seconds: float = Field(600.0, gt=0)
 
+    # MCP servers (docs/workflows.md): every MOZAIKS_MCP_* variable, by name (see `mcp_env`).
+    _mcp_env: dict[str, SecretStr] = PrivateAttr(default_factory=dict)
+    # Prometheus /metrics on a port of its own (None: on the HTTP port, as before). With a port
+    # set, the HTTP port answers /metrics with 404, so a NetworkPolicy can admit scrapers to
+    # this port alone (docs/operations.md).
+    metrics_port: int | None = Field(None, ge=1, le=65535)
+    metrics_host: str = "0.0.0.0"  # scraped from the pod network
+    # Session broker (docs/security.md): the app's backend signs service tokens with this secret
+    # (HS256, `aud` and scope `mozaiks:broker`) to create sessions on behalf of its users; the
+    # runtime answers with a user token bound to the chat, valid this long. Off when unset.
+    broker_jwt_secret: SecretStr | None = None
+    broker_token_ttl_seconds: int = Field(900, ge=30, le=86_400)
+    broker_scope: str = Field("mozaiks:broker", min_length=1)
+
+    # Tracing (docs/runtime.md, "Tracing"): OpenTelemetry spans over OTLP/HTTP when an endpoint
+    # is set (the collector's base URL, e.g. http://collector:4318); off and free otherwise. The
+    # SDK reads the standard OTEL_* variables (headers, sampler, batching) itself.
+    otel_exporter_otlp_endpoint: str | None = None
+    otel_service_name: str = Field(
+        "mozaiks-runtime",
+        validation_alias=AliasChoices(
+            "MOZAIKS_OTEL_SERVICE_NAME", "OTEL_SERVICE_NAME", "otel_service_name"
+        ),
+    )
+    otel_capture_content: bool = False  # message text, tool arguments and results on spans
+    otel_metrics: bool = True  # the GenAI metrics too (off for a receiver of traces only)
+
     # Retention (Tenant spec.retention.chats): chats idle longer than this many days are
     # deleted by every replica's retention sweeper (chats/retention.py); unset keeps them.
     retention_chats_days: int | None = Field(None, ge=1, le=36500)
@@ -112,9 +151,9 @@ class Settings(BaseSettings):
     retention_batch_size: int = Field(100, ge=1, le=1000)  # chats per delete
     retention_max_batches: int = Field(50, ge=1)  # per sweep: a backlog goes over a few sweeps
 
-    @field_validator("webhook_url")
+    @field_validator("webhook_url", "otel_exporter_otlp_endpoint")
     @classmethod
-    def _check_webhook_url(cls, url: str | None) -> str | None:
+    def _check_http_url(cls, url: str | None) -> str | None:
         if not url:
             return None
         try:
@@ -138,6 +177,19 @@ class Settings(BaseSettings):
         return data
 
     @model_validator(mode="after")
+    def _collect_mcp_env(self) -> Self:
+        self._mcp_env = {
+            k: SecretStr(v) for k, v in os.environ.items() if k.startswith(MCP_ENV_PREFIX)
+        }
+        return self
+
+    @property
+    def mcp_env(self) -> Mapping[str, SecretStr]:
+        """The MOZAIKS_MCP_* variables: workflows take their MCP servers' URLs and auth headers
+        from these by name; no other variable is ever readable to a workflow."""
+        return self._mcp_env
+
+    @model_validator(mode="after")
     def _check_identity(self) -> Self:
         sources = [self.jwt_secret, self.jwt_public_key, self.jwt_jwks_url]
         if not self.dev_auth and not any(sources):
@@ -156,6 +208,18 @@ class Settings(BaseSettings):
                 "MOZAIKS_WEBHOOK_SECRET is required when MOZAIKS_WEBHOOK_URL is set "
                 "(it signs every delivery)"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _check_broker(self) -> Self:
+        broker = self.broker_jwt_secret.get_secret_value() if self.broker_jwt_secret else None
+        if broker is not None and len(broker) < 32:
+            raise ValueError("MOZAIKS_BROKER_JWT_SECRET must be at least 32 characters")
+        if broker is not None and self.jwt_secret and broker == self.jwt_secret.get_secret_value():
+            # One secret for both would let a user token's signer act as the broker.
+            raise ValueError("MOZAIKS_BROKER_JWT_SECRET must differ from MOZAIKS_JWT_SECRET")
+        if self.broker_scope == self.admin_scope:
+            raise ValueError("MOZAIKS_BROKER_SCOPE must differ from MOZAIKS_ADMIN_SCOPE")
         return self
 
     @property

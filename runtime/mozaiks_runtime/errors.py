@@ -33,6 +33,12 @@ class Forbidden(MozaiksError):
     error_code = "FORBIDDEN"
 
 
+class NotEntitled(Forbidden):
+    """The caller's token does not satisfy the workflow's `access` rules."""
+
+    error_code = "NOT_ENTITLED"
+
+
 class NotFound(MozaiksError):
     """Also what a user gets for another user's chat: existence is never revealed."""
 
@@ -45,6 +51,10 @@ class BadRequest(MozaiksError):
 
 class SchemaValidationFailed(BadRequest):
     error_code = "SCHEMA_VALIDATION_FAILED"
+
+
+class UnprocessableBody(SchemaValidationFailed):
+    """A request body that breaks its schema or our limits (HTTP 422, like FastAPI's check)."""
 
 
 class FrameTooLarge(BadRequest):
@@ -79,6 +89,12 @@ class InputRequestNotFound(NotFound):
     error_code = "INPUT_REQUEST_NOT_FOUND"
 
 
+class ToolCallNotFound(NotFound):
+    """An AG-UI tool result for a call this chat never made (or another user's)."""
+
+    error_code = "TOOL_CALL_NOT_FOUND"
+
+
 class InputTimeout(MozaiksError):
     error_code = "INPUT_TIMEOUT"
 
@@ -107,6 +123,12 @@ class EngineFailed(MozaiksError):
     error_code = "ENGINE_FAILED"
 
 
+class McpServerFailed(EngineFailed):
+    """An MCP server a run needs cannot serve it (unreachable, refused, or lists a tool badly)."""
+
+    error_code = "MCP_SERVER_FAILED"
+
+
 @dataclass(frozen=True, slots=True)
 class Reply:
     http_status: int
@@ -118,8 +140,10 @@ class Reply:
 _REPLIES: dict[type[MozaiksError], Reply] = {
     AuthError: Reply(401, 1008),
     Forbidden: Reply(403, 1008),
+    NotEntitled: Reply(403, None),  # the socket stays open: history, cancel still work
     NotFound: Reply(404, None),
     BadRequest: Reply(400, None),
+    UnprocessableBody: Reply(422, None),
     FrameTooLarge: Reply(413, None),
     Conflict: Reply(409, None),
     ChatDeleted: Reply(410, 4410),

@@ -9,6 +9,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 
@@ -26,6 +27,7 @@ from mozaiks_runtime.chats.sweeper import RunSweeper
 from mozaiks_runtime.config import Settings
 from mozaiks_runtime.engine.base import Runner
 from mozaiks_runtime.metrics import Metrics
+from mozaiks_runtime.metrics_port import MetricsPort
 from mozaiks_runtime.ratelimit import RateLimiter
 from mozaiks_runtime.storage.factory import build_store
 from mozaiks_runtime.usage.accounting import Accountant
@@ -35,6 +37,9 @@ from mozaiks_runtime.webhooks.body import NOTIFIED_EVENTS
 from mozaiks_runtime.webhooks.deliverer import Deliverer
 from mozaiks_runtime.webhooks.wiring import build_webhooks
 from mozaiks_runtime.workflows.registry import WorkflowRegistry
+
+if TYPE_CHECKING:
+    from mozaiks_runtime.tracing.otel import Tracing
 
 log = logging.getLogger(__name__)
 RunnerFactory = Callable[[Settings], Runner]
@@ -46,6 +51,15 @@ def default_runner(settings: Settings) -> Runner:
     from mozaiks_runtime.engine.run import build_runner
 
     return build_runner(settings)
+
+
+def start_tracing(settings: Settings) -> Tracing | None:
+    """OpenTelemetry when an OTLP endpoint is set; the SDK is imported and set up only then."""
+    if not settings.otel_exporter_otlp_endpoint:
+        return None
+    from mozaiks_runtime.tracing.setup import start_tracing as start
+
+    return start(settings)
 
 
 def build_lifespan(
@@ -67,16 +81,25 @@ def build_lifespan(
         journal: Journal | None = None
         sweepers: list[asyncio.Task[None]] = []
         deliverer: Deliverer | None = None
+        exporter: MetricsPort | None = None
+        tracing: Tracing | None = None
         try:
+            tracing = start_tracing(settings)
             await registry.start()
             for source, problems in registry.errors().items():
                 log.warning("workflow %s not loaded: %s", source, "; ".join(problems))
             hub = Hub(settings.ws_queue_frames)
-            budget = BudgetGuard(store, settings)
+            budget = BudgetGuard(store, settings, metrics=metrics)
             pending = PendingRequests(store)
             webhooks = build_webhooks(store, settings, metrics)
             notifier, deliverer = webhooks if webhooks is not None else (None, None)
-            journal = Journal(store, hub, on_stored=notifier, observed=frozenset(NOTIFIED_EVENTS))
+            journal = Journal(
+                store,
+                hub,
+                on_stored=notifier,
+                observed=frozenset(NOTIFIED_EVENTS),
+                on_published=metrics.event_delay.observe,
+            )
             ports = RunPorts(
                 journal=journal,
                 pending=pending,
@@ -95,6 +118,7 @@ def build_lifespan(
                 lease_ttl_seconds=settings.lease_ttl_seconds,
                 run_timeout_seconds=settings.run_timeout_seconds,
                 metrics=metrics,
+                tracing=tracing,
             )
             state.store, state.registry, state.verifier = store, registry, verifier
             state.hub, state.budget, state.runs = hub, budget, runs
@@ -145,9 +169,13 @@ def build_lifespan(
             # process: keep it out of the collector's full passes, which otherwise walk it all
             # and pause every chat for tens of milliseconds.
             gc.freeze()
+            metrics.runs_active.set_function(lambda: len(runs.held()) if runs else 0)
+            exporter = MetricsPort.start(metrics, settings.metrics_host, settings.metrics_port)
             yield
         finally:
             state.draining = True
+            if exporter is not None:
+                exporter.stop()
             for sweeper in sweepers:  # before the runs: nothing resumes while they stop
                 sweeper.cancel()
             await asyncio.gather(*sweepers, return_exceptions=True)
@@ -157,6 +185,8 @@ def build_lifespan(
                 await journal.close()  # what the runs emitted reaches the store
             if deliverer is not None:
                 await deliverer.stop()  # after the journal: its last deliveries are queued
+            if tracing is not None:
+                await asyncio.to_thread(tracing.shutdown)  # the runs' last spans go out
             await registry.stop()
             await verifier.close()
             await store.close()

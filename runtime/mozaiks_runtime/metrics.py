@@ -98,6 +98,32 @@ class Metrics:
             ["reason"],
             registry=r,
         )
+        # What loads a runtime, for autoscaling on load (docs/operations.md): runs this process
+        # executes now (set to a callback in the lifespan), next to `ws_open`.
+        self.runs_active = Gauge(
+            "mozaiks_runs_active",
+            "Runs this process executes now (holding the chat's lease; waiting for input too).",
+            registry=r,
+        )
+        self.cost = Counter(
+            "mozaiks_cost",
+            "Model cost in the price table's currency, by app, workflow and model.",
+            ["app", "workflow", "model"],
+            registry=r,
+        )
+        self.budget_remaining = Gauge(
+            "mozaiks_budget_tenant_remaining_tokens",
+            "Tokens left in the app's monthly budget, as of the last budget check.",
+            ["app"],
+            registry=r,
+        )
+        self.event_delay = Histogram(
+            "mozaiks_event_publish_delay_seconds",
+            "Seconds from an event's creation to its publication to the chat's sockets (stored "
+            "first); observed once per stored batch, for its oldest event.",
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=r,
+        )
         self._routes = _Bounded(max_label_values * 2)
         self._event_types = _Bounded(max_label_values)
         self._workflows = _Bounded(max_label_values)
@@ -124,12 +150,14 @@ class Metrics:
         prompt_tokens: int,
         completion_tokens: int,
         seconds: float,
+        cost: float = 0.0,
     ) -> None:
         model = self._models(model)
         workflow = self._workflows(workflow)
         self.model_latency.labels(model).observe(seconds)
         self.tokens.labels(app, workflow, model, "prompt").inc(prompt_tokens)
         self.tokens.labels(app, workflow, model, "completion").inc(completion_tokens)
+        self.cost.labels(app, workflow, model).inc(max(0.0, cost))
 
     def webhook_delivery(self, outcome: str) -> None:
         self.webhook_deliveries.labels(outcome).inc()

@@ -127,7 +127,7 @@ def start_operator(
 ) -> tuple[Container, int]:
     """The operator image as the chart's pod would run it: the Deployment's env (references
     resolved) and its ServiceAccount's token; the container and its liveness port. A shared
-    host network, so the liveness port is a free one instead of the chart's 8080."""
+    host network, so the liveness and metrics ports are free ones instead of the chart's."""
     (deployment,) = [d for d in manifest if d["kind"] == "Deployment"]
     sa = deployment["spec"]["template"]["spec"]["serviceAccountName"]
     env = _operator_env(cluster, deployment, namespace)
@@ -135,6 +135,8 @@ def start_operator(
     assert env["MOZAIKS_OPERATOR_LIVENESS_URL"].endswith(":8080/healthz")
     port = _free_port()
     env["MOZAIKS_OPERATOR_LIVENESS_URL"] = f"http://127.0.0.1:{port}/healthz"
+    assert env["MOZAIKS_OPERATOR_METRICS_PORT"] == "9090"
+    env["MOZAIKS_OPERATOR_METRICS_PORT"] = str(_free_port())  # the host's 9090 may be taken
     token = cluster.service_account_token(namespace, sa, duration=1800)
     kubeconfig = cluster.write_kubeconfig(work / "operator.kubeconfig", token, namespace)
     kubeconfig.chmod(0o644)  # the container's user 10001 reads it through the bind mount

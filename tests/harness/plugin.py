@@ -1,7 +1,7 @@
 """pytest fixtures for the real components (registered by `tests/conftest.py`).
 
 Session-scoped: `bin_dir`, `helm_bin`, `kubectl_bin`, `kube_cluster`, `real_node`, `ferretdb`,
-`ferretdb_auth`, `images`. Function-scoped: `k8s_namespace`, `mongo_database`.
+`ferretdb_auth`, `jaeger`, `images`. Function-scoped: `k8s_namespace`, `mongo_database`.
 
 A fixture starts what is not running (building missing binaries first) and, at the end of the
 session, stops exactly what it started. Nothing is ever skipped for a missing component.
@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from tests.harness.images import Images, build_images, sweep_stale_containers
+from tests.harness.jaeger import Jaeger
 from tests.harness.kube import KubeCluster
 from tests.harness.mongo import FerretDBAuth
 from tests.harness.node import RealNode
@@ -58,6 +59,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         build_bins("kubelet", "kube-proxy", "pause")
     elif used & _NEEDS_FERRETDB or "store" in used:
         build_bins("ferretdb")
+    if "jaeger" in used:
+        build_bins("jaeger")
     if "images" in used:
         _IMAGES.append(build_images())
 
@@ -156,6 +159,25 @@ def ferretdb_auth(_session_dir: Path) -> Iterator[FerretDBAuth]:
     finally:
         if svc.started_here:
             svc.down()
+
+
+# --------------------------------------------------------------------------- Jaeger
+
+
+@pytest.fixture(scope="session")
+def jaeger(_session_dir: Path) -> Iterator[Jaeger]:
+    """Jaeger v2 (`hack/jaeger up`, in-memory store) of this session: an OTLP/HTTP receiver and
+    its query API, on free loopback ports."""
+    svc = Service("jaeger", _session_dir / "jaeger", "MOZAIKS_JAEGER_DIR")
+    exports = svc.up()
+    try:
+        yield Jaeger(
+            otlp_url=exports["MOZAIKS_JAEGER_OTLP_URL"],
+            query_url=exports["MOZAIKS_JAEGER_QUERY_URL"],
+            log=Path(exports["MOZAIKS_JAEGER_LOG"]),
+        )
+    finally:
+        svc.down()
 
 
 # --------------------------------------------------------------------------- Kubernetes

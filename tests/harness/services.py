@@ -3,8 +3,9 @@
 Nothing here is a mock: `hack/build-bins` builds the binaries from Go modules (cached under
 `~/.cache/mozaiks/bin`), `hack/cluster` runs etcd + kube-apiserver + kube-controller-manager +
 kube-scheduler + kwok, `hack/node` a real kubelet node (containerd + runc) beside it,
-`hack/ferretdb` runs FerretDB on SQLite. The scripts own the processes;
-this module only calls them and reads the `export NAME=VALUE` lines they print.
+`hack/ferretdb` runs FerretDB on SQLite, `hack/jaeger` Jaeger (an OTLP receiver) in memory.
+The scripts own the processes; this module only calls them and reads the `export NAME=VALUE`
+lines they print.
 
 A test session uses its own state directories (`/tmp/mozaiks-test-<random>/`), so sessions
 running side by side (two worktrees, two developers) never share or stop each other's
@@ -78,7 +79,7 @@ def bin_dir(*names: str) -> Path:
 class Service:
     """One `hack/<script>` service in one state directory."""
 
-    script: str  # "cluster" | "ferretdb" | "node"
+    script: str  # "cluster" | "ferretdb" | "node" | "jaeger"
     state_dir: Path
     dir_env: str  # the variable that points the script at state_dir
     extra_args: tuple[str, ...] = ()
@@ -177,6 +178,7 @@ STALE_LAYOUT: list[tuple[str, str, str, tuple[str, ...]]] = [
     ("cluster", "MOZAIKS_STATE_DIR", "cluster", ()),
     ("ferretdb", "MOZAIKS_FERRETDB_DIR", "ferretdb", ()),
     ("ferretdb", "MOZAIKS_FERRETDB_AUTH_DIR", "ferretdb-auth", ("--auth",)),
+    ("jaeger", "MOZAIKS_JAEGER_DIR", "jaeger", ()),
 ]
 
 

@@ -65,6 +65,14 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- end }}
 - name: MOZAIKS_OPERATOR_INGRESS_NAMESPACE
   value: {{ .Values.runtime.ingressNamespace | quote }}
+- name: MOZAIKS_OPERATOR_MONITORING_NAMESPACE
+  value: {{ .Values.runtime.monitoringNamespace | quote }}
+{{- with .Values.runtime.kedaPrometheusUrl }}
+- name: MOZAIKS_OPERATOR_KEDA_PROMETHEUS_URL
+  value: {{ . | quote }}
+{{- end }}
+- name: MOZAIKS_OPERATOR_METRICS_PORT
+  value: {{ .Values.operator.metricsPort | quote }}
 - name: MOZAIKS_OPERATOR_LEADER_ELECTION
   value: {{ .Values.operator.leaderElection | quote }}
 - name: MOZAIKS_OPERATOR_LIVENESS_URL

@@ -48,6 +48,9 @@ def runtime_settings(tenant: Tenant) -> dict[str, str]:
         "MOZAIKS_RATE_LIMIT_NEW_CHATS_PER_MINUTE": spec.quotas.new_chats_per_minute,
         "MOZAIKS_PUBLIC_URL": public_url(tenant),
         "MOZAIKS_WEBHOOK_URL": spec.webhook.url if spec.webhook else None,
+        "MOZAIKS_BROKER_TOKEN_TTL_SECONDS": spec.broker.token_ttl_seconds if spec.broker else None,
+        "MOZAIKS_OTEL_EXPORTER_OTLP_ENDPOINT": spec.tracing.otlp_endpoint,
+        "MOZAIKS_OTEL_CAPTURE_CONTENT": spec.tracing.capture_content or None,
         "MOZAIKS_RETENTION_CHATS_DAYS": spec.retention.chats_days,
     }
     out: dict[str, str] = {}

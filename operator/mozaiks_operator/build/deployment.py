@@ -28,7 +28,10 @@ def runtime_env(tenant: Tenant) -> list[dict[str, Any]]:
     """Every variable the runtime reads, by the names of its `Settings` fields (MOZAIKS_*)."""
     spec = tenant.spec
     settings_secret = settings_secret_name(tenant)
-    env: list[dict[str, Any]] = [{"name": "MOZAIKS_WORKFLOWS_DIR", "value": c.WORKFLOWS_MOUNT}]
+    env: list[dict[str, Any]] = [
+        {"name": "MOZAIKS_WORKFLOWS_DIR", "value": c.WORKFLOWS_MOUNT},
+        {"name": "MOZAIKS_METRICS_PORT", "value": str(c.METRICS_PORT)},
+    ]
     env += [_from_secret(k, settings_secret, k) for k in sorted(runtime_settings(tenant))]
     mongo = spec.database.uri_secret_ref or SecretKeyRef(
         name=database_secret_name(tenant), key="uri"
@@ -39,8 +42,14 @@ def runtime_env(tenant: Tenant) -> list[dict[str, Any]]:
         "MOZAIKS_JWT_SECRET": spec.auth.secret_ref,
         "MOZAIKS_JWT_PUBLIC_KEY": spec.auth.public_key_secret_ref,
         "MOZAIKS_WEBHOOK_SECRET": spec.webhook.secret_ref if spec.webhook else None,
+        "MOZAIKS_BROKER_JWT_SECRET": spec.broker.secret_ref if spec.broker else None,
     }
     env += [_from_secret(k, r.name, r.key) for k, r in refs.items() if r is not None]
+    for var in spec.mcp_env:  # for the workflows' MCP servers (URLs, auth header values)
+        if var.secret_ref is not None:
+            env.append(_from_secret(var.name, var.secret_ref.name, var.secret_ref.key))
+        else:
+            env.append({"name": var.name, "value": var.value or ""})
     return env
 
 
@@ -74,7 +83,8 @@ def build_runtime_deployment(tenant: Tenant, *, image: str, config_digest: str) 
         "image": spec.runtime.image or image,
         "command": list(c.RUNTIME_COMMAND),
         "ports": [
-            {"name": c.RUNTIME_PORT_NAME, "containerPort": c.RUNTIME_PORT, "protocol": "TCP"}
+            {"name": c.RUNTIME_PORT_NAME, "containerPort": c.RUNTIME_PORT, "protocol": "TCP"},
+            {"name": c.METRICS_PORT_NAME, "containerPort": c.METRICS_PORT, "protocol": "TCP"},
         ],
         "env": runtime_env(tenant),
         "resources": spec.runtime.resources,

@@ -14,7 +14,12 @@ from mozaiks_operator.build.credentials import (
 from mozaiks_operator.build.deployment import build_runtime_deployment, config_hash
 from mozaiks_operator.build.ingress import build_runtime_ingress
 from mozaiks_operator.build.network import build_runtime_network_policy
-from mozaiks_operator.build.scaling import build_runtime_hpa, build_runtime_pdb
+from mozaiks_operator.build.scaling import (
+    HPA_KIND,
+    SCALED_OBJECT_KIND,
+    build_runtime_autoscaler,
+    build_runtime_pdb,
+)
 from mozaiks_operator.build.service import build_runtime_service
 from mozaiks_operator.build.workflows import Selection, build_workflows_configmap, fits
 from mozaiks_operator.model.tenant import Tenant
@@ -29,6 +34,11 @@ class Environment:
     database_port: int
     llm_port: int | None
     credentials: DatabaseCredentials | None  # None when the Tenant brings its own URI Secret
+    # The namespace admitted to the runtimes' metrics port ("": none unless the Tenant says).
+    monitoring_namespace: str = ""
+    # Where KEDA's scaler finds Prometheus: set when the operator has one configured and KEDA's
+    # ScaledObject kind is served (build/scaling.py); None: HPAs only, no ScaledObject pruned.
+    keda_prometheus_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -59,17 +69,20 @@ def desired_children(tenant: Tenant, selection: Selection, env: Environment) -> 
             ingress_namespace=env.ingress_namespace,
             database_port=env.database_port,
             llm_port=env.llm_port,
+            monitoring_namespace=env.monitoring_namespace,
         )
     )
-    absent: list[str] = []
-    for kind, obj in (
-        ("HorizontalPodAutoscaler", build_runtime_hpa(tenant)),
-        ("Ingress", build_runtime_ingress(tenant)),
-    ):
-        if obj is None:
-            absent.append(kind)
-        else:
-            children.append(obj)
+    # At most one autoscaler: an HPA and KEDA's own HPA would fight over the replicas.
+    scaler = build_runtime_autoscaler(tenant, keda_prometheus_url=env.keda_prometheus_url)
+    kinds = [HPA_KIND, SCALED_OBJECT_KIND] if env.keda_prometheus_url else [HPA_KIND]
+    absent = [k for k in kinds if scaler is None or scaler[0] != k]
+    if scaler is not None:
+        children.append(scaler[1])
+    ingress = build_runtime_ingress(tenant)
+    if ingress is None:
+        absent.append("Ingress")
+    else:
+        children.append(ingress)
     return Desired(children, absent, workflows_fit)
 
 

@@ -1,4 +1,4 @@
-"""The runtime Service (ClusterIP, port 80 to the pods' named `http` port)."""
+"""The runtime Service (ClusterIP, port 80 to the pods' named `http` port, 9090 to `metrics`)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,13 @@ def build_runtime_service(tenant: Tenant) -> dict[str, Any]:
                     "port": c.SERVICE_PORT,
                     "targetPort": c.RUNTIME_PORT_NAME,
                     "protocol": "TCP",
-                }
+                },
+                {  # for Prometheus (the chart's ServiceMonitor), never for the Ingress
+                    "name": c.METRICS_PORT_NAME,
+                    "port": c.METRICS_PORT,
+                    "targetPort": c.METRICS_PORT_NAME,
+                    "protocol": "TCP",
+                },
             ],
         },
     }

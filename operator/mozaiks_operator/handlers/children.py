@@ -66,9 +66,12 @@ def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
                 (namespace, tenant), lambda: refresh_status(ctx, namespace, tenant, claims=claims)
             )
         elif action == FULL:
-            await ctx.serializer.run(
+            outcome = await ctx.serializer.run(
                 (namespace, tenant), lambda: reconcile_tenant(ctx, namespace, tenant, claims=claims)
             )
+            # A child we applied, changed or deleted by someone else, put back by this pass.
+            if seen is not None and outcome is not None and outcome.error is None:
+                ctx.metrics.drift_repaired.labels(kind).inc()
 
     for group, version, plural in WATCHED:
         kopf.on.event(

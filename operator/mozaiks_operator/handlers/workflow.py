@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,7 +15,7 @@ from mozaiks_operator.handlers.common import claims_of, context
 from mozaiks_operator.kube import events
 from mozaiks_operator.model.tenant import Tenant
 from mozaiks_operator.model.workflow import Workflow
-from mozaiks_operator.reconcile import Context, reconcile_namespace
+from mozaiks_operator.reconcile import Context, reconcile_namespace, traced_pass
 from mozaiks_operator.status import WorkflowOutcome, workflow_status
 
 WORKFLOWS = (c.GROUP, c.VERSION, c.WORKFLOW_PLURAL)
@@ -61,20 +62,28 @@ def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
     async def workflow_changed(
         body: kopf.Body, status: kopf.Status, patch: kopf.Patch, retry: int, memo: Any, **kw: Any
     ) -> None:
-        ctx = context(memo)
+        ctx, started = context(memo), time.perf_counter()
         wf = Workflow.from_body(body)
-        outcome = await assess(ctx, wf)
-        before = dict(status)
-        after = workflow_status(
-            outcome, before, now=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        )
-        patch.status.update(after)
-        _post_events(dict(body), before, after)
-        # A retry only looks for the missing Tenant again: when that Tenant appears, its own
-        # reconcile picks this Workflow up, so the namespace need not be re-applied each time.
-        if retry == 0:
-            await reconcile_namespace(ctx, wf.namespace, claims=claims_of(kw))
-        if not outcome.tenants and outcome.served is not None and outcome.duplicate_of is None:
+        with traced_pass(ctx, c.WORKFLOW_KIND, wf.namespace, wf.name) as span:
+            outcome = await assess(ctx, wf)
+            before = dict(status)
+            after = workflow_status(
+                outcome, before, now=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            )
+            patch.status.update(after)
+            _post_events(dict(body), before, after)
+            # A retry only looks for the missing Tenant again: when that Tenant appears, its own
+            # reconcile picks this Workflow up, so the namespace need not be re-applied each time.
+            if retry == 0:
+                await reconcile_namespace(ctx, wf.namespace, claims=claims_of(kw))
+            served = outcome.served is not None and outcome.duplicate_of is None
+            missing = served and not outcome.tenants
+            if span is not None:
+                span.outcome(_pass_outcome(outcome, missing), failed=bool(outcome.errors))
+        problem = c.REASON_SCHEMA_INVALID if outcome.errors else None
+        problem = c.REASON_TENANT_NOT_FOUND if missing else problem
+        ctx.metrics.reconciled(c.WORKFLOW_KIND, time.perf_counter() - started, problem)
+        if missing:
             raise kopf.TemporaryError(f"{outcome.wanted} not found", delay=TENANT_RECHECK_SECONDS)
 
     @kopf.on.event(*WORKFLOWS, id="deleted", registry=registry)
@@ -82,6 +91,12 @@ def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
         """A deleted Workflow leaves its Tenants' ConfigMaps (no finalizer needed for that)."""
         if type == "DELETED" and namespace:
             await reconcile_namespace(context(memo), namespace, claims=claims_of(kw))
+
+
+def _pass_outcome(outcome: WorkflowOutcome, waiting: bool) -> str:
+    if outcome.errors:
+        return c.REASON_SCHEMA_INVALID
+    return c.REASON_TENANT_NOT_FOUND if waiting else "ok"
 
 
 def _post_events(body: dict[str, Any], before: dict[str, Any], after: dict[str, Any]) -> None:

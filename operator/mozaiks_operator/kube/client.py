@@ -26,6 +26,7 @@ KINDS: dict[str, tuple[str, str]] = {
     "HorizontalPodAutoscaler": ("autoscaling/v2", "horizontalpodautoscalers"),
     "PodDisruptionBudget": ("policy/v1", "poddisruptionbudgets"),
     "Lease": ("coordination.k8s.io/v1", "leases"),
+    "ScaledObject": ("keda.sh/v1alpha1", "scaledobjects"),  # only where KEDA is installed
     c.TENANT_KIND: (c.API_VERSION, c.TENANT_PLURAL),
     c.WORKFLOW_KIND: (c.API_VERSION, c.WORKFLOW_PLURAL),
 }
@@ -121,6 +122,17 @@ class Kube:
             if exc.status == 404:
                 return None
             raise
+
+    async def serves(self, api_version: str, plural: str) -> bool:
+        """Whether the API server serves `plural` in `api_version` (discovery; e.g. whether an
+        optional CRD such as KEDA's is installed)."""
+        try:
+            found = await self.request("GET", f"/apis/{api_version}")
+        except KubeError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return any(r.get("name") == plural for r in found.get("resources") or [])
 
     async def list(
         self, kind: str, namespace: str | None, *, labels: Mapping[str, str] | None = None

@@ -10,6 +10,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from mozaiks_runtime.workflows.model import MCP_ENV_PATTERN
+
 
 class _Spec(BaseModel):
     model_config = ConfigDict(
@@ -36,6 +38,10 @@ class Autoscaling(_Spec):
     target_cpu_utilization_percentage: int = Field(
         80, ge=1, le=100, alias="targetCPUUtilizationPercentage"
     )
+    # What loads a runtime: CPU, or open sockets / executing runs per pod (the CRD requires
+    # targetPerPod for those two, see build/scaling.py).
+    metric: Literal["cpu", "sockets", "runs"] = "cpu"
+    target_per_pod: int | None = Field(None, ge=1)
 
 
 class RuntimeSpec(_Spec):
@@ -85,6 +91,35 @@ class WebhookSpec(_Spec):
     secret_ref: SecretKeyRef
 
 
+class McpEnvVar(_Spec):
+    """A MOZAIKS_MCP_* variable of the runtime, which workflows' MCP servers read their URL
+    (`url_env`) or auth header (`auth.value_env`) from: a plain value or a Secret key."""
+
+    name: str = Field(pattern=MCP_ENV_PATTERN)
+    value: str | None = None
+    secret_ref: SecretKeyRef | None = None
+
+
+class MonitoringSpec(_Spec):
+    """Who may scrape the runtime's metrics port (a LabelSelector over namespaces)."""
+
+    namespace_selector: dict[str, Any] | None = None
+
+
+class BrokerSpec(_Spec):
+    """The session broker's signing key (a Secret key) and the lifetime of the tokens minted."""
+
+    secret_ref: SecretKeyRef
+    token_ttl_seconds: int = Field(900, ge=30, le=86_400)
+
+
+class TracingSpec(_Spec):
+    """OpenTelemetry traces of the tenant's runtime (docs/runtime.md, "Tracing")."""
+
+    otlp_endpoint: str | None = None  # the collector's OTLP/HTTP base URL; None: off
+    capture_content: bool = False  # message text, tool arguments and results on spans
+
+
 RETENTION_PATTERN = r"^[1-9][0-9]{0,3}d$"  # days, as the CRD admits them (1d to 9999d)
 
 
@@ -110,6 +145,10 @@ class TenantSpec(_Spec):
     database: DatabaseSpec = Field(default_factory=DatabaseSpec)
     quotas: QuotaSpec = Field(default_factory=QuotaSpec)
     webhook: WebhookSpec | None = None
+    mcp_env: list[McpEnvVar] = Field(default_factory=list)
+    monitoring: MonitoringSpec = Field(default_factory=MonitoringSpec)
+    broker: BrokerSpec | None = None
+    tracing: TracingSpec = Field(default_factory=TracingSpec)
     retention: RetentionSpec = Field(default_factory=RetentionSpec)
 
     @property
@@ -129,7 +168,9 @@ class TenantSpec(_Spec):
             "auth.publicKeySecretRef": self.auth.public_key_secret_ref,
             "database.uriSecretRef": self.database.uri_secret_ref,
             "webhook.secretRef": self.webhook.secret_ref if self.webhook else None,
+            "broker.secretRef": self.broker.secret_ref if self.broker else None,
         }
+        refs.update({f"mcpEnv[{i}].secretRef": v.secret_ref for i, v in enumerate(self.mcp_env)})
         return {path: r for path, r in refs.items() if r is not None}
 
 

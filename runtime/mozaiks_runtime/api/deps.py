@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request, Security
+from fastapi import Depends, Header, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from mozaiks_runtime.auth.identity import Identity
@@ -17,6 +17,7 @@ from mozaiks_runtime.chats.service import ChatService
 from mozaiks_runtime.config import Settings
 from mozaiks_runtime.errors import AuthError
 from mozaiks_runtime.storage.base import ChatRecord, Store
+from mozaiks_runtime.tracing.context import traceparent as valid_traceparent
 from mozaiks_runtime.workflows.registry import WorkflowRegistry
 
 DEV_USER_HEADER = "X-Mozaiks-User"  # dev auth only: who the caller claims to be
@@ -54,7 +55,7 @@ async def authenticate(
     """The verified identity of a token for this tenant; AuthError otherwise.
     With dev auth on (explicitly, never by default), the caller is whoever they say."""
     if settings.dev_auth:
-        return Identity(user_id=dev_user or "dev", app_id=settings.app_id)
+        return Identity(user_id=dev_user or "dev", app_id=settings.app_id, dev=True)
     if not token:
         raise AuthError("missing bearer token")
     identity = await verifier.verify(token)
@@ -87,3 +88,18 @@ async def _owned_chat(chat_id: str, identity: IdentityDep, service: ServiceDep) 
 
 
 OwnedChatDep = Annotated[ChatRecord, Depends(_owned_chat)]
+
+
+def _trace_parent(
+    traceparent: Annotated[
+        str | None,
+        Header(
+            description="W3C trace context: the run this request starts continues its trace "
+            "(when the runtime exports traces; an invalid value is ignored)."
+        ),
+    ] = None,
+) -> str | None:
+    return valid_traceparent(traceparent)
+
+
+TraceParentDep = Annotated[str | None, Depends(_trace_parent)]

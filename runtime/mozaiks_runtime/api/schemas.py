@@ -135,7 +135,10 @@ class EventPage(BaseModel):
 class Eligibility(BaseModel):
     workflow_name: str
     eligible: bool
-    reason: str | None = None
+    reason: str | None = Field(
+        None, description="Why not, as a stable code: `NOT_ENTITLED` or `BUDGET_EXCEEDED`."
+    )
+    message: str | None = Field(None, description="Why not, in words (may change).")
 
 
 # The routes the widget already calls
@@ -181,3 +184,44 @@ class UiToolIn(_WidgetIn):
 
 class Success(BaseModel):
     success: bool = True
+
+
+# The session broker (api/routes/broker.py)
+
+UserId = Annotated[str, Field(min_length=1, max_length=256, pattern=r"^[^/\s]+$")]
+
+
+class BrokerSessionIn(_In):
+    """The seed's `StartWorkflowRequest` (workflow, optional chat to resume), plus who the
+    session is for: the user's id and the claims the runtime checks entitlements against."""
+
+    user_id: UserId = Field(..., description="The user the session is for (the token's `sub`).")
+    workflow_name: WorkflowName
+    chat_id: ChatId | None = Field(None, description="Resume this chat of the user's.")
+    context: dict[str, Any] | None = None
+    claims: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The user's claims (e.g. `roles`), checked against the workflow's `access` "
+        "rules and carried in the minted token; not the reserved ones (`sub`, `app_id`, "
+        "`chat_id`, `exp`...), and no admin or broker scope.",
+    )
+
+
+class BrokerEligibilityIn(_In):
+    """Whether this user (with these claims) may start the workflow now."""
+
+    user_id: UserId
+    workflow_name: WorkflowName
+    claims: dict[str, Any] = Field(default_factory=dict)
+
+
+class BrokerSession(BaseModel):
+    """The seed's `StartWorkflowResponse`: what the broker hands to the browser."""
+
+    chat_id: str
+    workflow_name: str
+    ws_url: str
+    token: str = Field(..., description="A user token for this chat only, minted by the runtime.")
+    expires_at: datetime
+    status: str
+    created: bool

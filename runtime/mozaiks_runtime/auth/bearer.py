@@ -1,4 +1,4 @@
-"""Where a bearer token travels, per PROTOCOL.md "Identity". Pure: the edges (api/deps.py,
+"""Where a bearer token travels, per docs/protocol.md "Identity". Pure: the edges (api/deps.py,
 ws/endpoint.py) hand in raw header values and get the token (or None) back.
 
 HTTP: `Authorization: Bearer <jwt>`. WebSocket: `Sec-WebSocket-Protocol: bearer, <jwt>`

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -14,6 +16,9 @@ class Identity:
     scopes: frozenset[str] = field(default_factory=frozenset)
     admin_scope: str = "mozaiks:admin"
     expires_at: datetime | None = None  # the token's `exp`; None under explicit dev auth
+    # The verified token's claims, for entitlement rules (auth/entitlements.py).
+    claims: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    dev: bool = False  # explicit dev auth: nobody is checked, so no rule applies either
 
     @property
     def is_admin(self) -> bool:

@@ -10,6 +10,8 @@ logged.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -37,6 +39,19 @@ log = logging.getLogger(__name__)
 MAX_TOKEN_BYTES = 8192
 APP_CLAIMS = ("app_id", "mozaiks_app_id")
 CLIENT_MESSAGE = "invalid or expired token"
+# Session tokens: user tokens the runtime mints for the session broker (auth/broker.py), told
+# apart by their `kid` and verified with their own key, never with the tenant's.
+SESSION_KID = "mozaiks-session"
+SESSION_ISSUER = "mozaiks-runtime"
+
+
+def session_signing_key(settings: Settings) -> str | None:
+    """The key of session tokens: derived from the broker secret (never the secret itself, so a
+    broker token cannot verify as a session token, nor the other way round)."""
+    if settings.broker_jwt_secret is None:
+        return None
+    secret = settings.broker_jwt_secret.get_secret_value().encode()
+    return hmac.new(secret, b"mozaiks session tokens v1", hashlib.sha256).hexdigest()
 
 
 class TokenVerifier:
@@ -54,6 +69,7 @@ class TokenVerifier:
     ) -> None:
         self._settings = settings
         self._sources = _sources_from(settings, http_client, clock)
+        self._session_key = session_signing_key(settings)
         if not self._sources and not settings.dev_auth:
             raise ValueError("no JWT key source is configured")
 
@@ -77,6 +93,8 @@ class TokenVerifier:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
             raise _Rejected(f"malformed header: {exc}") from None
+        if header.get("kid") == SESSION_KID:
+            return self._session_claims(token)
         alg = header.get("alg")
         if not isinstance(alg, str):  # a list or object here must not reach a set lookup
             raise _Rejected(f"algorithm {alg!r} is not allowed")
@@ -106,6 +124,23 @@ class TokenVerifier:
         except jwt.PyJWTError as exc:
             raise _Rejected(f"{type(exc).__name__}: {exc}") from None
 
+    def _session_claims(self, token: str) -> dict[str, Any]:
+        """A token the runtime minted for the broker: its own key, HS256, always chat-bound."""
+        if self._session_key is None:
+            raise _Rejected("a session token, but no broker secret is configured")
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                self._session_key,
+                algorithms=["HS256"],
+                issuer=SESSION_ISSUER,
+                leeway=self._settings.jwt_leeway_seconds,
+                options={"require": ["exp", "sub", "iss", "chat_id"], "verify_aud": False},
+            )
+        except jwt.PyJWTError as exc:
+            raise _Rejected(f"session token: {type(exc).__name__}: {exc}") from None
+        return claims
+
     def _identity(self, claims: Mapping[str, Any]) -> Identity:
         user = claims.get("sub")
         if not isinstance(user, str) or not user:
@@ -116,13 +151,17 @@ class TokenVerifier:
         chat = claims.get("chat_id")
         if chat is not None and (not isinstance(chat, str) or not chat):
             raise _Rejected("chat_id claim is not a string")
+        scopes = scopes_of(claims)
+        if self._settings.broker_scope in scopes:
+            raise _Rejected("a broker token is not a user token")
         return Identity(
             user_id=user,
             app_id=self._settings.app_id,
             chat_id=chat,
-            scopes=scopes_of(claims),
+            scopes=scopes,
             admin_scope=self._settings.admin_scope,
             expires_at=datetime.fromtimestamp(int(claims["exp"]), UTC),
+            claims=dict(claims),
         )
 
 

@@ -1,6 +1,6 @@
 """Event kinds and the wire envelope. Pure: no I/O, no clock unless one is passed in.
 
-Envelope (PROTOCOL.md): `{"type", "seq", "chat_id", "timestamp", "data"}`. Persisted events
+Envelope (docs/protocol.md): `{"type", "seq", "chat_id", "timestamp", "data"}`. Persisted events
 carry their `seq`; transient frames (heartbeats, token chunks, replies to one socket) carry none.
 Frames are serialised once, when they are built, so fanning one event out to many sockets does
 not serialise it again per socket; a stored event's data is embedded as the JSON text the store

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from mozaiks_runtime.chats.events import Frame, stored_frame
 from mozaiks_runtime.chats.hub import Hub
-from mozaiks_runtime.storage.base import NewEvent, Store, StoredEvent
+from mozaiks_runtime.storage.base import NewEvent, Store, StoredEvent, utcnow
 
 log = logging.getLogger(__name__)
 ChatKey = tuple[str, str]
@@ -55,12 +55,16 @@ class Journal:
         backlog: int = BACKLOG,
         on_stored: StoredObserver | None = None,
         observed: frozenset[str] = frozenset(),
+        on_published: Callable[[float], None] | None = None,
     ) -> None:
         self._store = store
         self._hub = hub
         self._backlog = backlog
         self._on_stored = on_stored
         self._observed = observed
+        # Metrics: seconds from the creation of the oldest event of each stored batch to its
+        # publication (once per batch, not per event: this is the hot path).
+        self._on_published = on_published
         self._chats: dict[ChatKey, _ChatQueue] = {}
 
     async def append(
@@ -127,6 +131,8 @@ class Journal:
                     self._hub.publish(key, stored_frame(event))
                     if item.done is not None and not item.done.done():
                         item.done.set_result(event)
+                if self._on_published is not None and stored:
+                    self._on_published((utcnow() - stored[0].timestamp).total_seconds())
         finally:
             # No await between the loop's last check and here: nothing can slip in unnoticed.
             queue.drain = None

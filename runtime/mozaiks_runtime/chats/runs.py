@@ -11,8 +11,8 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Literal
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Literal
 
 from mozaiks_runtime.chats import events
 from mozaiks_runtime.chats.events import RunScope
@@ -37,6 +37,9 @@ from mozaiks_runtime.storage.base import (
     Store,
 )
 from mozaiks_runtime.workflows.model import WorkflowDefinition
+
+if TYPE_CHECKING:
+    from mozaiks_runtime.tracing.otel import Tracing
 
 log = logging.getLogger(__name__)
 ChatKey = tuple[str, str]
@@ -63,6 +66,9 @@ class RunPlan:
     # Resume a run nobody executes (the sweeper): one try at the lease, and dropped unless the
     # chat, read again under the lease, still has a run to resume.
     orphan: bool = False
+    # The W3C traceparent of the request or frame that asked for the run (tracing continues
+    # that trace; ignored when tracing is off).
+    trace_parent: str | None = None
 
 
 class RunManager:
@@ -77,6 +83,7 @@ class RunManager:
         lease_ttl_seconds: float,
         run_timeout_seconds: float,
         metrics: Metrics | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
         self._store = store
         self._runner = runner
@@ -86,6 +93,7 @@ class RunManager:
         self._lease_ttl = lease_ttl_seconds
         self._run_timeout = run_timeout_seconds
         self._metrics = metrics
+        self._tracing = tracing  # None: off, and no span is built
         self._tasks: dict[ChatKey, asyncio.Task[None]] = {}
         self._holding: set[ChatKey] = set()
         self._all: set[asyncio.Task[None]] = set()  # with runs that are only tidying up
@@ -233,7 +241,14 @@ class RunManager:
             workflow = await self._workflows.definition(fresh)
             context = item.payload.get("context")
             text = str(item.payload.get("text", ""))
-            return RunPlan(fresh, workflow, text, context=context if context else None)
+            parent = item.payload.get("traceparent")
+            return RunPlan(
+                fresh,
+                workflow,
+                text,
+                context=context if context else None,
+                trace_parent=parent if isinstance(parent, str) else None,
+            )
         return None
 
     async def request_stop(self, chat: ChatRecord, stop: Stop) -> bool:
@@ -315,7 +330,10 @@ class RunManager:
             context={**workflow.context_variables, **chat.context, **(plan.context or {})},
             start_agent=resume_agent,
         )
-        outcome, failure = await self._run(request, io)
+        if self._tracing is None:
+            outcome, failure = await self._run(request, io)
+        else:
+            outcome, failure = await self._traced_run(self._tracing, plan, workflow, request, io)
         stop = self._stops.pop((chat.app_id, chat.chat_id), None)
         if failure is CANCELLED and stop is not None:
             await self._end_cancelled(chat, io, stop, agent)
@@ -363,6 +381,32 @@ class RunManager:
             NewEvent(events.RUN_CANCELLED, events.cancelled_data(**stop.fields(), agent=agent)),
         ]
         await self._ports.journal.append(chat.app_id, chat.chat_id, tail)
+
+    async def _traced_run(
+        self,
+        tracing: Tracing,
+        plan: RunPlan,
+        workflow: WorkflowDefinition,
+        request: RunRequest,
+        io: ChatRunIO,
+    ) -> tuple[RunOutcome, tuple[str, str, str] | None]:
+        """`_run` inside the run's span, which the engine's turn spans hang under."""
+        chat = plan.chat
+        with tracing.run(
+            chat_id=chat.chat_id,
+            app_id=chat.app_id,
+            workflow=chat.workflow_name,
+            version=workflow.version,
+            pinned=chat.workflow_version,
+            parent=plan.trace_parent,
+            user_message=plan.user_message,
+        ) as trace:
+            outcome, failure = await self._run(replace(request, trace=trace), io)
+            if failure is None:
+                trace.outcome(outcome.status)
+            else:
+                trace.outcome(failure[0], failure[1])
+            return outcome, failure
 
     async def _run(
         self, request: RunRequest, io: ChatRunIO

@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from mozaiks_runtime.auth.entitlements import entitled
 from mozaiks_runtime.auth.identity import Identity
 from mozaiks_runtime.chats import events
 from mozaiks_runtime.chats.pending import PendingRequests
@@ -24,7 +25,9 @@ from mozaiks_runtime.errors import (
     Conflict,
     InputRequestNotFound,
     NoActiveRun,
+    NotEntitled,
     NotFound,
+    WorkflowNotFound,
 )
 from mozaiks_runtime.ratelimit import RateLimiter
 from mozaiks_runtime.storage.base import (
@@ -100,6 +103,11 @@ class ChatService:
         """Whether this process runs the chat now (its events then arrive through the hub)."""
         return self._runs.holds((chat.app_id, chat.chat_id))
 
+    def run_pending_here(self, chat: ChatRecord) -> bool:
+        """Whether a run of the chat is in this process: executing, or about to (it waits for
+        the chat's lease); it then writes its end before this turns False."""
+        return self._runs.is_running((chat.app_id, chat.chat_id))
+
     async def exists(self, chat: ChatRecord) -> bool:
         """Whether the chat is still in the store (a socket's check for a deletion elsewhere)."""
         return await self._store.get_chat(chat.app_id, chat.chat_id) is not None
@@ -123,6 +131,23 @@ class ChatService:
     async def workflow_of(self, chat: ChatRecord) -> WorkflowDefinition:
         """The exact version the chat is pinned to, on any replica, after any restart."""
         return await self._pinned.definition(chat)
+
+    async def check_access(
+        self, identity: Identity, workflow_name: str, chat: ChatRecord | None = None
+    ) -> None:
+        """NotEntitled unless the caller's token satisfies the workflow's `access` rules. The
+        version served now decides, so a rule tightened today binds chats started before it; a
+        chat whose workflow is no longer served is judged by the version it is pinned to."""
+        if identity.dev:
+            return
+        try:
+            definition = self._pinned.current(workflow_name).definition
+        except WorkflowNotFound:
+            if chat is None:
+                raise
+            definition = await self.workflow_of(chat)
+        if not entitled(identity, definition.access):
+            raise NotEntitled(f"you are not entitled to run the workflow {workflow_name!r}")
 
     async def cancel(self, identity: Identity, chat_id: str, *, reason: str) -> bool:
         """Stop the chat's current run; returns False when the last run was cancelled already
@@ -203,10 +228,12 @@ class ChatService:
             if existing is not None:
                 if existing.workflow_name != workflow_name:
                     raise NotFound("chat not found")
+                await self.check_access(identity, workflow_name, existing)
                 return existing, True
         elif identity.chat_id is not None:
             chat_id = identity.chat_id
         loaded = self._pinned.current(workflow_name)
+        await self.check_access(identity, workflow_name)
         self._new_chats.hit(f"{identity.app_id}/{identity.user_id}")
         await self._check_budget(identity)
         await self._pinned.pin(identity.app_id, loaded)
@@ -231,21 +258,31 @@ class ChatService:
                 raise NotFound("chat not found") from None
             return existing, True
 
-    async def on_connect(self, chat: ChatRecord, *, seen_seq: int | None = None) -> None:
+    async def on_connect(
+        self, chat: ChatRecord, *, seen_seq: int | None = None, trace_parent: str | None = None
+    ) -> None:
         """A socket opened on the chat: start an agent-driven workflow, or resume a run that
         a dead process left behind (unless it waits for the user, whose answer resumes it).
-        `seen_seq`: the chat's last seq as the socket just read it, if it did."""
+        `seen_seq`: the chat's last seq as the socket just read it, if it did. `trace_parent`
+        (here and below): the W3C traceparent whose trace the run continues, if any."""
         key = (chat.app_id, chat.chat_id)
         if self._runs.is_running(key):
             return
         workflow = await self.workflow_of(chat)
         if chat.status == "created" and workflow.startup_mode == "agent_driven":
             seq = seen_seq if seen_seq is not None else await self.last_seq(chat)
-            plan = RunPlan(chat, workflow, workflow.initial_message, echo=False, expected_seq=seq)
+            plan = RunPlan(
+                chat,
+                workflow,
+                workflow.initial_message,
+                echo=False,
+                expected_seq=seq,
+                trace_parent=trace_parent,
+            )
             self._runs.start(plan)
         elif chat.status in ACTIVE_STATUSES and not await self.open_requests(chat):
             seq = seen_seq if seen_seq is not None else await self.last_seq(chat)
-            self._runs.start(RunPlan(chat, workflow, expected_seq=seq))
+            self._runs.start(RunPlan(chat, workflow, expected_seq=seq, trace_parent=trace_parent))
 
     async def submit_input(
         self,
@@ -255,11 +292,13 @@ class ChatService:
         text: str,
         request_id: str | None = None,
         context: Mapping[str, Any] | None = None,
+        trace_parent: str | None = None,
     ) -> int | None:
         """Answer the given (or the open) input request, else start the next run; while a run
         goes on, what the workflow's `on_new_message` says (a queued message's place, or
-        Conflict)."""
+        Conflict). Every message is checked against the workflow's `access` rules first."""
         self._messages.hit(f"{identity.app_id}/{identity.user_id}")
+        await self.check_access(identity, chat.workflow_name, chat)
         if request_id is None:
             open_inputs = [r for r in await self.open_requests(chat) if r.kind == "input"]
             request_id = open_inputs[-1].request_id if open_inputs else None
@@ -273,17 +312,19 @@ class ChatService:
                 kind="input",
             )
             if not waiting:
-                await self._continue_after_restart(chat, request, text)
+                await self._continue_after_restart(chat, request, text, trace_parent)
             return None
         key = (chat.app_id, chat.chat_id)
         fresh = await self.get_chat(identity, chat.chat_id)
         workflow = await self.workflow_of(fresh)
         here = self._runs.is_running(key)
         if here or (fresh.status == "running" and workflow.on_new_message != "reject"):
-            return await self._while_running(identity, fresh, workflow, text, context)
+            return await self._while_running(identity, fresh, workflow, text, context, trace_parent)
         await self._check_budget(identity)
         seq = await self.last_seq(fresh)
-        plan = RunPlan(fresh, workflow, text, context=context, expected_seq=seq)
+        plan = RunPlan(
+            fresh, workflow, text, context=context, expected_seq=seq, trace_parent=trace_parent
+        )
         self._runs.start(plan)
         return None
 
@@ -294,6 +335,7 @@ class ChatService:
         workflow: WorkflowDefinition,
         text: str,
         context: Mapping[str, Any] | None,
+        trace_parent: str | None = None,
     ) -> int:
         """Double-texting: a message while a run goes on, as the workflow's `on_new_message`
         says. Returns the message's place in the chat's queue (1: next)."""
@@ -302,6 +344,8 @@ class ChatService:
             raise Conflict("the workflow is busy; wait for its question")
         await self._check_budget(identity)
         payload = {"text": text, "context": dict(context or {}), "user_id": identity.user_id}
+        if trace_parent is not None:
+            payload["traceparent"] = trace_parent
         item = await self._store.push_inbox(chat.app_id, chat.chat_id, "message", payload)
         key = (chat.app_id, chat.chat_id)
         if policy == "interrupt":
@@ -319,11 +363,15 @@ class ChatService:
         if self._budget is not None:
             await self._budget.check(app_id=identity.app_id, user_id=identity.user_id)
 
-    async def answer_input(self, identity: Identity, *, request_id: str, text: str) -> None:
+    async def answer_input(
+        self, identity: Identity, *, request_id: str, text: str, trace_parent: str | None = None
+    ) -> None:
         """POST /api/user-input/submit: the request id alone names the chat."""
         request = await self._pending_of(identity, request_id)
         chat = await self.get_chat(identity, request.chat_id)
-        await self.submit_input(identity, chat, text=text, request_id=request_id)
+        await self.submit_input(
+            identity, chat, text=text, request_id=request_id, trace_parent=trace_parent
+        )
 
     async def answer_ui_tool(
         self,
@@ -332,11 +380,13 @@ class ChatService:
         event_id: str,
         response: Mapping[str, Any],
         chat: ChatRecord | None = None,
+        trace_parent: str | None = None,
     ) -> None:
         """Answer a pending UI tool; only the chat's owner can, and only for that chat."""
         request = await self._pending_of(identity, event_id)
         if chat is None:
             chat = await self.get_chat(identity, request.chat_id)
+        await self.check_access(identity, chat.workflow_name, chat)
         answered, waiting = await self._pending.answer(
             app_id=chat.app_id,
             chat_id=chat.chat_id,
@@ -346,7 +396,8 @@ class ChatService:
             kind="ui_tool",
         )
         if not waiting:
-            await self._continue_after_restart(chat, answered, json.dumps(dict(response)))
+            answer = json.dumps(dict(response))
+            await self._continue_after_restart(chat, answered, answer, trace_parent)
 
     async def _pending_of(self, identity: Identity, request_id: str) -> PendingRequest:
         request = await self._store.get_pending(identity.app_id, request_id)
@@ -355,7 +406,7 @@ class ChatService:
         return request
 
     async def _continue_after_restart(
-        self, chat: ChatRecord, request: PendingRequest, answer: str
+        self, chat: ChatRecord, request: PendingRequest, answer: str, trace_parent: str | None
     ) -> None:
         """The run that asked is gone (restart, other replica died): a new run continues from
         the history with the answer as the user's message."""
@@ -371,5 +422,13 @@ class ChatService:
             message = f"[{tool} answered] {answer}"
         seq = await self.last_seq(fresh)
         self._runs.start(
-            RunPlan(fresh, workflow, message, echo=False, preamble=preamble, expected_seq=seq)
+            RunPlan(
+                fresh,
+                workflow,
+                message,
+                echo=False,
+                preamble=preamble,
+                expected_seq=seq,
+                trace_parent=trace_parent,
+            )
         )

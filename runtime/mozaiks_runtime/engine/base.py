@@ -16,9 +16,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from mozaiks_runtime.workflows.model import WorkflowDefinition
+
+if TYPE_CHECKING:
+    from mozaiks_runtime.tracing.otel import RunTrace
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +109,8 @@ class RunRequest:
     # The agent that takes the first turn (e.g. the previous RunOutcome.last_agent). None: the
     # last agent in `history` that still exists, else the workflow's initial agent.
     start_agent: str | None = None
+    # The run's spans when tracing is on (None: off, and the runner builds no span at all).
+    trace: RunTrace | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,8 @@ How a run goes:
    a UI tool calls `RunIO.request_ui_tool`. Every wait has a timeout. A domain error raised by
    RunIO inside a tool (`InputTimeout`, `BudgetExceeded`, ...) ends the run with that error:
    AG2 would otherwise hand any tool exception to the model as a tool error.
+5. MCP tools (`mcp.py`) are listed once, when the run starts (a server that cannot serve the run
+   fails it there); afterwards they are tools like the others, whose failures the model reads.
 
 Nothing is shared between runs except read-only things (the plugin cache, the HTTP pool).
 """
@@ -53,7 +55,7 @@ from ag2.tools.tool import Tool
 from fast_depends import Provider
 from jsonschema import Draft202012Validator
 
-from mozaiks_runtime.engine import build
+from mozaiks_runtime.engine import build, mcp
 from mozaiks_runtime.engine.base import (
     HistoryMessage,
     RunIO,
@@ -63,6 +65,7 @@ from mozaiks_runtime.engine.base import (
     TextMessage,
 )
 from mozaiks_runtime.engine.llm import LLMSettings, ModelConfigs
+from mozaiks_runtime.engine.traced import Traced
 from mozaiks_runtime.engine.translate import TurnTranslator, TurnView
 from mozaiks_runtime.errors import EngineFailed, InputTimeout, MozaiksError
 from mozaiks_runtime.workflows.model import (
@@ -112,6 +115,8 @@ class AG2Runner:
     input_timeout_seconds: float = 600.0
     ui_tool_timeout_seconds: float = 600.0
     tool_timeout_seconds: float = 120.0
+    # The MOZAIKS_MCP_* variables that MCP servers' URLs and auth headers are read from.
+    mcp_env: Mapping[str, str] = field(default_factory=dict)
 
     async def run(self, request: RunRequest, io: RunIO) -> RunOutcome:
         return await _Run(self, request, io).execute()
@@ -127,6 +132,7 @@ def build_runner(settings: Settings) -> AG2Runner:
         llm=ModelConfigs(LLMSettings.from_settings(settings)),
         input_timeout_seconds=settings.input_timeout_seconds,
         ui_tool_timeout_seconds=settings.ui_tool_timeout_seconds,
+        mcp_env={k: v.get_secret_value() for k, v in settings.mcp_env.items()},
     )
 
 
@@ -146,11 +152,14 @@ class _Run:
         self.io = io
         self.workflow: WorkflowDefinition = request.workflow
         self.transcript: list[HistoryMessage] = list(request.history)
+        self.mcp_tools: dict[str, mcp.McpTool] = {}  # listed once, at run start
 
     # ── the loop ────────────────────────────────────────────────────────────
 
     async def execute(self) -> RunOutcome:
         wf, request = self.workflow, self.request
+        if wf.mcp_servers:
+            self.mcp_tools = await mcp.discover(wf.mcp_servers, self.runner.mcp_env)
         speaker = self._first_speaker()
         graph = build.transition_graph(wf, initial_speaker=speaker)
         adapter = WorkflowAdapter()
@@ -174,7 +183,11 @@ class _Run:
                 raise EngineFailed(f"hand-off to unknown agent {speaker!r}")
             await self.io.emit(SpeakerSelected(agent=speaker))
             before = dict(state.context_vars)
-            record, after = await self._guarded_turn(agent, before)
+            if request.trace is None:
+                record, after = await self._guarded_turn(agent, before)
+            else:
+                with request.trace.turn(agent.name):
+                    record, after = await self._guarded_turn(agent, before)
             packet = build.round_packet(
                 chat_id=request.chat_id,
                 agent=speaker,
@@ -287,15 +300,24 @@ class _Run:
                 agent=agent_def.name, prompt=event.content, password=password
             )
 
-        gate = Middleware(_ModelGate, io=io, agent=agent_def.name, record=record)
+        middleware = [Middleware(_ModelGate, io=io, agent=agent_def.name, record=record)]
+        if self.request.trace is not None:  # innermost: the span times the model call alone
+            provider = "mozaiks.demo" if configs.settings.is_demo else "openai"
+            traced = Middleware(
+                Traced, trace=self.request.trace, provider=provider, model=view.model
+            )
+            middleware.append(traced)
         subscription = stream.subscribe(on_event)  # before the turn starts: events stay in order
         try:
             async with agent.run(
                 *turn_input,
                 stream=stream,
                 variables=dict(context),
-                tools=[self._tool(agent_def, spec) for spec in tools],
-                middleware=[gate],
+                tools=[
+                    *(self._tool(agent_def, spec) for spec in tools),
+                    *self._mcp_tools(agent_def),
+                ],
+                middleware=middleware,
                 hitl_hook=ask_user,
             ) as handle:
                 reply = await handle.result()
@@ -327,6 +349,17 @@ class _Run:
         return _CallbackTool(
             spec.name, spec.description, _human_input_parameters(spec), self._human_handler(spec)
         )
+
+    def _mcp_tools(self, agent: AgentDefinition) -> list[Tool]:
+        """The agent's MCP tools, with the schemas their servers listed at run start."""
+        tools: list[Tool] = []
+        for name in agent.tools:
+            spec = self.mcp_tools.get(name)
+            if spec is not None:
+                description = spec.description or f"{spec.name} (MCP server {spec.server.name})"
+                handler = _mcp_handler(spec, self.runner.mcp_env)
+                tools.append(_CallbackTool(spec.name, description, spec.parameters, handler))
+        return tools
 
     def _ui_tool_handler(self, agent: AgentDefinition, spec: UITool) -> _Handler:
         io = self.io
@@ -422,6 +455,13 @@ class _CallbackTool(Tool):
         except Exception as exc:
             return ToolErrorEvent.from_call(event, error=exc)
         return ToolResultEvent.from_call(event, result=result)
+
+
+def _mcp_handler(tool: mcp.McpTool, env: Mapping[str, str]) -> _Handler:
+    async def handle(arguments: dict[str, Any], context: Any) -> Any:
+        return await mcp.call(tool, arguments, env)  # McpToolError: a tool error, the run goes on
+
+    return handle
 
 
 def _wrap(mw: BaseMiddleware, inner: ToolExecution) -> ToolExecution:

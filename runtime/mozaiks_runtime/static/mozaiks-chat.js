@@ -31,7 +31,7 @@
  * elsewhere (its socket closes with 4410) is forgotten, never reconnected to.
  * Surfaces: the bubble, the compact panel, the full-screen overlay (Escape leaves it).
  *
- * It speaks the runtime's wire contract (PROTOCOL.md): one WebSocket per chat, JSON envelopes
+ * It speaks the runtime's wire contract (docs/protocol.md): one WebSocket per chat, JSON envelopes
  * with a per-chat `seq`; it keeps the highest seq it has seen, drops anything at or below it
  * (no duplicates) and reconnects with backoff, `?last_seq=` and `client.resume` (nothing
  * missed). The open chat is remembered per tab (sessionStorage) and replayed after a reload.
@@ -68,6 +68,7 @@
   const ERROR_TEXT = {
     UNAUTHORIZED: "Your sign-in has expired or is not valid. Please sign in again.",
     FORBIDDEN: "You are not allowed to use this chat.",
+    NOT_ENTITLED: "Your account does not include this assistant.",
     NOT_FOUND: "This chat could not be found.",
     WORKFLOW_NOT_FOUND: "This assistant is not available.",
     INPUT_REQUEST_NOT_FOUND: "That question was already answered or has expired.",
@@ -94,6 +95,7 @@
     forbidden: "You are not allowed to open this chat.",
     "chat not found": "This chat could not be found, or it is not yours.",
     "unknown workflow": "This assistant is not available.",
+    "not entitled": "Your account does not include this assistant.",
   };
 
   // Why a served socket closed (its close code) → plain words; the widget reconnects after each.

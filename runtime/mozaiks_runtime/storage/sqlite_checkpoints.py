@@ -41,14 +41,21 @@ class Checkpointer:
 
     async def _run(self) -> None:
         conn = await asyncio.to_thread(self._connect)
+        running: asyncio.Future[tuple[int, int, int]] | None = None
         try:
             while True:
                 await asyncio.sleep(self._every)
+                running = asyncio.ensure_future(asyncio.to_thread(checkpoint, conn))
                 try:
-                    await asyncio.to_thread(checkpoint, conn)
+                    await asyncio.shield(running)
                 except sqlite3.Error as exc:  # busy or failing: the writer's threshold holds
                     log.debug("WAL checkpoint skipped: %s", exc)
         finally:
+            # Stopped while a checkpoint runs in its thread: closing the connection under it
+            # crashes the process (SIGSEGV in sqlite3), so let it finish first.
+            if running is not None:
+                with contextlib.suppress(BaseException):
+                    await asyncio.wait([running])
             conn.close()
 
     def _connect(self) -> sqlite3.Connection:

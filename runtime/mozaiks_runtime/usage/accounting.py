@@ -41,7 +41,7 @@ def cost_of(usage: ModelUsage, table: Mapping[str, ModelPrice]) -> float:
 
 
 def usage_delta_data(record: UsageRecord) -> dict[str, Any]:
-    """The `data` of a `chat.usage_delta` event (field names as PROTOCOL.md fixes them)."""
+    """The `data` of a `chat.usage_delta` event (field names as docs/protocol.md fixes them)."""
     return {
         "chat_id": record.chat_id,
         "app_id": record.app_id,
@@ -142,5 +142,6 @@ class Accountant:
             prompt_tokens=record.prompt_tokens,
             completion_tokens=record.completion_tokens,
             seconds=record.duration_sec,
+            cost=record.cost,
         )
         return record

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from mozaiks_runtime.config import Settings
 from mozaiks_runtime.errors import BudgetExceeded
+from mozaiks_runtime.metrics import Metrics
 from mozaiks_runtime.storage.base import Store, utcnow
 
 
@@ -35,8 +36,14 @@ def day_start(now: datetime) -> datetime:
 
 class BudgetGuard:
     def __init__(
-        self, store: Store, settings: Settings, *, clock: Callable[[], datetime] = utcnow
+        self,
+        store: Store,
+        settings: Settings,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        metrics: Metrics | None = None,
     ) -> None:
+        self._metrics = metrics
         self._store = store
         self._tenant_monthly = settings.budget_tenant_monthly_tokens
         self._user_daily = settings.budget_user_daily_tokens
@@ -54,6 +61,9 @@ class BudgetGuard:
         now = self._clock()
         if self._tenant_monthly is not None:
             used = await self._store.sum_tokens(app_id, None, month_start(now))
+            if self._metrics is not None:
+                left = max(0, self._tenant_monthly - used)
+                self._metrics.budget_remaining.labels(app_id).set(left)
             if used >= self._tenant_monthly:
                 raise BudgetExceeded(
                     f"this app's monthly token budget ({self._tenant_monthly} tokens) is used up;"

@@ -10,6 +10,8 @@ The shape, in short:
 - tools are declared once, at the workflow level, by `kind`: `python` (a plugin registered under
   the entry-point group `mozaiks.tools`), `ui` (the widget renders a component and the agent
   waits for the user's answer) or `human_input` (the agent asks the user a question);
+- MCP servers (`mcp_servers`) lend tools too: each server names the tools it may offer (an
+  allow-list); an agent lists them in `tools` by name, like the workflow's own;
 - a hand-off target is an agent's name or one of the reserved words `user` (end the run and wait
   for the user's next message) and `terminate` (end the chat's workflow).
 
@@ -33,15 +35,22 @@ WORKFLOW_NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 # Agent and tool names reach the model provider as `name` / function names.
 AGENT_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_]{0,63}$"
 TOOL_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
+# MCP servers also name tools with hyphens (`get-forecast`); model providers accept them.
+TOOL_REF_PATTERN = r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$"
 IDENTIFIER_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
 # A UI component type the widget knows how to render (e.g. confirmation, form, card).
 COMPONENT_TYPE_PATTERN = r"^[a-z][a-z0-9_-]{0,63}$"
+# The runtime reads only variables with this prefix for MCP URLs and auth headers, so a workflow
+# can never send the runtime's own secrets (JWT key, LLM key, database URI) to a server it names.
+MCP_ENV_PREFIX = "MOZAIKS_MCP_"
+MCP_ENV_PATTERN = r"^MOZAIKS_MCP_[A-Z0-9_]{1,100}$"
 # The group deployments register tool plugins under.
 TOOL_ENTRY_POINT_GROUP = "mozaiks.tools"
 
 AgentName = Annotated[str, Field(pattern=AGENT_NAME_PATTERN)]
 ContextKey = Annotated[str, Field(pattern=IDENTIFIER_PATTERN)]
 ToolName = Annotated[str, Field(pattern=TOOL_NAME_PATTERN)]
+ToolRef = Annotated[str, Field(pattern=TOOL_REF_PATTERN)]  # a declared tool or an MCP tool
 TargetName = Annotated[
     str,
     Field(
@@ -130,13 +139,69 @@ class HumanInputTool(_Model):
 ToolDefinition = Annotated[PythonTool | UITool | HumanInputTool, Field(discriminator="kind")]
 
 
+# ── MCP servers ─────────────────────────────────────────────────────────────
+
+EnvName = Annotated[
+    str,
+    Field(
+        pattern=MCP_ENV_PATTERN,
+        description="An environment variable of the runtime; only MOZAIKS_MCP_* may be named.",
+    ),
+]
+
+
+class McpAuth(_Model):
+    """An HTTP header sent on every request to the server; its value comes from the runtime's
+    environment (in Kubernetes, a Secret the Tenant maps in), never from the workflow."""
+
+    header: str = Field("Authorization", pattern=r"^[A-Za-z0-9-]{1,64}$")
+    value_env: EnvName = Field(..., description="The variable that holds the header's value.")
+    prefix: str = Field(
+        "",
+        max_length=32,
+        pattern=r"^[\x21-\x7e ]*$",
+        description='Put before the value, e.g. "Bearer ".',
+    )
+
+
+class McpServer(_Model):
+    """A Model Context Protocol server whose tools the workflow's agents may call.
+
+    The runtime lists its tools when a run starts; only those named in `tools` are ever offered
+    to a model (with the server's JSON Schema) or called.
+    """
+
+    name: Annotated[str, Field(pattern=TOOL_NAME_PATTERN)]
+    transport: Literal["streamable_http", "sse"] = "streamable_http"
+    url: str | None = Field(
+        None, max_length=2048, pattern=r"^https?://[^\s]+$", description="The endpoint."
+    )
+    url_env: EnvName | None = Field(
+        None, description="Read the endpoint from this variable instead (set exactly one)."
+    )
+    auth: McpAuth | None = None
+    tools: list[ToolRef] = Field(
+        ..., min_length=1, description="The allow-list: the server's tools agents may call."
+    )
+    timeout_seconds: Timeout = Field(30.0, description="Each call fails after this long.")
+    connect_timeout_seconds: Timeout = Field(
+        10.0, description="Connecting and listing the tools at run start fail after this long."
+    )
+    max_result_chars: int = Field(
+        20_000,
+        ge=100,
+        le=1_000_000,
+        description="A longer result is cut to this many characters, with a marker saying so.",
+    )
+
+
 # ── Agents and hand-offs ────────────────────────────────────────────────────
 
 
 class ToolHandoff(_Model):
     """After this agent calls `tool`, the next turn goes to `target`."""
 
-    tool: ToolName
+    tool: ToolRef
     target: TargetName
 
 
@@ -179,10 +244,44 @@ class AgentDefinition(_Model):
         None, min_length=1, max_length=256, description="Override of the deployment's model."
     )
     temperature: float | None = Field(None, ge=0, le=2)
-    tools: list[ToolName] = Field(default_factory=list)
+    tools: list[ToolRef] = Field(default_factory=list)
     structured_output: StructuredOutput | None = None
     show_to_user: bool = Field(True, description="Whether the widget shows this agent's messages.")
     handoffs: Handoffs = Field(default_factory=Handoffs)
+
+
+# ── Access (entitlements) ───────────────────────────────────────────────────
+
+# A JWT claim name: a plain name (`roles`), a namespaced one (`https://acme.com/plan`), or a dotted
+# path into nested claims (`realm_access.roles`), tried as a whole name first.
+CLAIM_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_:/.#-]{0,255}$"
+ClaimValue = Annotated[str, Field(max_length=256)] | int | bool
+
+
+class ClaimRule(_Model):
+    """One test on the caller's token: set exactly one of `contains` and `equals`."""
+
+    claim: str = Field(..., pattern=CLAIM_NAME_PATTERN, description="The JWT claim to test.")
+    contains: ClaimValue | None = Field(
+        None,
+        description="The claim is a list holding this value, or a space-separated string "
+        "(like `scope`) holding this word.",
+    )
+    equals: ClaimValue | None = Field(None, description="The claim is exactly this value.")
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        json_schema_extra={"oneOf": [{"required": ["contains"]}, {"required": ["equals"]}]},
+    )
+
+
+class AccessRules(_Model):
+    """Who may run the workflow: every `allOf` rule and, when `anyOf` is given, one of its rules
+    must hold for the caller's token. A workflow without `access` is open to every user."""
+
+    any_of: list[ClaimRule] = Field(default_factory=list, alias="anyOf", max_length=32)
+    all_of: list[ClaimRule] = Field(default_factory=list, alias="allOf", max_length=32)
 
 
 # ── The workflow ────────────────────────────────────────────────────────────
@@ -212,6 +311,11 @@ class WorkflowDefinition(_Model):
     agents: list[AgentDefinition] = Field(..., min_length=1)
     tools: list[ToolDefinition] = Field(default_factory=list)
     context_variables: JsonObject = Field(default_factory=dict)
+    mcp_servers: list[McpServer] = Field(default_factory=list)
+    access: AccessRules | None = Field(
+        None,
+        description="Who may run it, by claims of the user's token (default: every user).",
+    )
 
     model_config = ConfigDict(
         extra="forbid",
@@ -235,7 +339,12 @@ class WorkflowDefinition(_Model):
         return next((t for t in self.tools if t.name == name), None)
 
     def agent_tools(self, agent: AgentDefinition) -> list[PythonTool | UITool | HumanInputTool]:
+        """The agent's tools declared in `tools` (its MCP tools: `mcp_server_of`)."""
         return [t for n in agent.tools if (t := self.tool(n)) is not None]
+
+    def mcp_server_of(self, tool_name: str) -> McpServer | None:
+        """The MCP server whose allow-list holds `tool_name`, if any."""
+        return next((s for s in self.mcp_servers if tool_name in s.tools), None)
 
 
 def dump_definition(definition: WorkflowDefinition) -> dict[str, Any]:

@@ -22,6 +22,7 @@ import sys
 from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
@@ -32,7 +33,9 @@ from mozaiks_runtime.workflows.model import (
     IDENTIFIER_PATTERN,
     RESERVED_TARGETS,
     TOOL_ENTRY_POINT_GROUP,
+    AccessRules,
     AgentDefinition,
+    McpServer,
     PythonTool,
     UITool,
     WorkflowDefinition,
@@ -192,8 +195,13 @@ def _semantic_problems(wf: WorkflowDefinition, plugins: Collection[str] | None) 
             where = _join("$.context_variables", key)
             yield f"{where}: context variable names must match {IDENTIFIER_PATTERN}"
 
+    yield from _mcp_problems(wf)
+
     for i, agent in enumerate(wf.agents):
         yield from _agent_problems(i, agent, wf, set(agents), targets_help)
+
+    if wf.access is not None:
+        yield from _access_problems(wf.access)
 
     for i, tool in enumerate(wf.tools):
         if isinstance(tool, UITool):
@@ -211,7 +219,7 @@ def _agent_problems(
     i: int, agent: AgentDefinition, wf: WorkflowDefinition, agents: set[str], targets_help: str
 ) -> Iterator[str]:
     base = f"$.agents[{i}]"
-    declared = {t.name for t in wf.tools}
+    declared = {t.name for t in wf.tools} | {n for s in wf.mcp_servers for n in s.tools}
     seen: set[str] = set()
     for j, name in enumerate(agent.tools):
         if name not in declared:
@@ -242,6 +250,45 @@ def _agent_problems(
         yield from _schema_problems(
             f"{base}.structured_output.schema", agent.structured_output.schema_
         )
+
+
+def _mcp_problems(wf: WorkflowDefinition) -> Iterator[str]:
+    """Server names unique; each tool name means one thing across the workflow."""
+    owners: dict[str, str] = {t.name: "a workflow tool" for t in wf.tools}
+    servers: set[str] = set()
+    for i, server in enumerate(wf.mcp_servers):
+        base = f"$.mcp_servers[{i}]"
+        if server.name in servers:
+            yield f"{base}.name: duplicate MCP server name {server.name!r}"
+        servers.add(server.name)
+        yield from _mcp_url_problems(base, server)
+        for j, tool in enumerate(server.tools):
+            if tool in owners:
+                yield (
+                    f"{base}.tools[{j}]: tool name {tool!r} is already {owners[tool]} "
+                    "(each tool name may mean one tool only)"
+                )
+            owners.setdefault(tool, f"allowed on MCP server {server.name!r}")
+
+
+def _mcp_url_problems(base: str, server: McpServer) -> Iterator[str]:
+    if (server.url is None) == (server.url_env is None):
+        yield f"{base}: set exactly one of url and url_env"
+    if server.url is not None:
+        parts = urlsplit(server.url)
+        if not parts.hostname:
+            yield f"{base}.url: {server.url!r} has no host"
+        elif parts.username or parts.password:
+            yield f"{base}.url: put credentials in auth (from the environment), not in the URL"
+
+
+def _access_problems(access: AccessRules) -> Iterator[str]:
+    if not access.any_of and not access.all_of:
+        yield "$.access: give at least one rule in anyOf or allOf (omit `access` to open it to all)"
+    for name, rules in (("anyOf", access.any_of), ("allOf", access.all_of)):
+        for k, rule in enumerate(rules):
+            if (rule.contains is None) == (rule.equals is None):
+                yield f"$.access.{name}[{k}]: set exactly one of `contains` and `equals`"
 
 
 def _schema_problems(path: str, schema: dict[str, Any]) -> Iterator[str]:

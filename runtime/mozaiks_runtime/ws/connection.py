@@ -66,8 +66,11 @@ class Connection:
         poll_seconds: float | None = None,
         on_sent: Any = None,
         expires_in: float | None = None,
+        trace_parent: str | None = None,
     ) -> None:
         self.ws = websocket
+        # The trace the runs this socket starts continue (the handshake's, or a frame's).
+        self.trace_parent = trace_parent
         self.service = service
         self.hub = hub
         self.chat = chat
@@ -174,7 +177,7 @@ class Connection:
             except BadRequest as exc:
                 await self.error(exc)
         try:
-            await self.service.on_connect(chat, seen_seq=last)
+            await self.service.on_connect(chat, seen_seq=last, trace_parent=self.trace_parent)
         except MozaiksError as exc:
             await self.error(exc)
 

@@ -6,6 +6,7 @@ from mozaiks_runtime.auth.identity import Identity
 from mozaiks_runtime.chats import events
 from mozaiks_runtime.chats.service import ChatService
 from mozaiks_runtime.errors import NotFound
+from mozaiks_runtime.tracing.context import traceparent
 from mozaiks_runtime.ws.connection import Connection
 from mozaiks_runtime.ws.messages import (
     CancelRun,
@@ -30,6 +31,8 @@ class Dispatcher:
         """Parse and act on one frame; raises a MozaiksError the connection reports."""
         message = parse_client(text)
         conn = self._conn
+        if message.traceparent is not None:  # from now on, the runs it starts continue it
+            conn.trace_parent = traceparent(message.traceparent)
         match message:
             case UserInputSubmit():
                 self._same_chat(message.chat_id)
@@ -39,6 +42,7 @@ class Dispatcher:
                     text=message.text,
                     request_id=message.input_request_id,
                     context=message.context,
+                    trace_parent=conn.trace_parent,
                 )
                 if position is not None:
                     workflow = await self._service.workflow_of(conn.chat)
@@ -52,6 +56,7 @@ class Dispatcher:
                     event_id=message.eventId,
                     response=message.response,
                     chat=conn.chat,
+                    trace_parent=conn.trace_parent,
                 )
                 ack = {"eventId": message.eventId, "status": "accepted"}
                 await conn.send(
@@ -93,7 +98,10 @@ class Dispatcher:
         await self._conn.send(
             events.transient(events.WORKFLOW_STARTED, started, chat_id=chat.chat_id)
         )
+        parent = self._conn.trace_parent
         if message.initial_message:
-            await self._service.submit_input(self._identity, chat, text=message.initial_message)
+            await self._service.submit_input(
+                self._identity, chat, text=message.initial_message, trace_parent=parent
+            )
         else:
-            await self._service.on_connect(chat)
+            await self._service.on_connect(chat, trace_parent=parent)

@@ -23,10 +23,11 @@ from mozaiks_runtime.auth.bearer import ws_token
 from mozaiks_runtime.auth.identity import Identity
 from mozaiks_runtime.chats.service import ChatService
 from mozaiks_runtime.config import Settings
-from mozaiks_runtime.errors import MozaiksError, NotFound, WorkflowNotFound
+from mozaiks_runtime.errors import MozaiksError, NotEntitled, NotFound, WorkflowNotFound
 from mozaiks_runtime.logs import chat_context
 from mozaiks_runtime.metrics import Metrics
 from mozaiks_runtime.storage.base import ChatRecord
+from mozaiks_runtime.tracing.context import traceparent
 from mozaiks_runtime.ws.connection import Connection
 from mozaiks_runtime.ws.dispatch import Dispatcher
 from mozaiks_runtime.ws.messages import SERVER_DATA
@@ -92,6 +93,8 @@ async def _open_chat(
         return await service.open_chat(identity, workflow_name=workflow_name, chat_id=chat_id)
     except WorkflowNotFound:
         raise Refused(1008, "unknown workflow") from None
+    except NotEntitled:
+        raise Refused(1008, "not entitled") from None
     except NotFound:
         raise Refused(1008, "chat not found") from None
     except MozaiksError as exc:  # rate limits, storage
@@ -155,6 +158,9 @@ async def chat_socket(websocket: WebSocket) -> None:
         poll_seconds=state.store_poll_seconds,
         on_sent=_sent_counter(state, metrics),
         expires_in=_seconds_left(identity, settings),
+        trace_parent=traceparent(
+            websocket.headers.get("traceparent") or websocket.query_params.get("traceparent")
+        ),
     )
     try:
         with chat_context(chat.chat_id):

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from mozaiks_runtime.chats import events
 from mozaiks_runtime.errors import SchemaValidationFailed
+from mozaiks_runtime.tracing.context import TRACEPARENT_PATTERN
 
 MAX_TEXT = 20_000  # characters of one user message
 Id = Annotated[str, Field(min_length=1, max_length=128)]
@@ -22,6 +23,12 @@ Id = Annotated[str, Field(min_length=1, max_length=128)]
 
 class _Client(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
+
+    traceparent: Annotated[str, Field(pattern=TRACEPARENT_PATTERN)] | None = Field(
+        None,
+        description="W3C trace context: the runs this socket starts from now on continue "
+        "this trace (when the runtime exports traces).",
+    )
 
 
 class UserInputSubmit(_Client):

@@ -27,6 +27,8 @@ PATHS = {
     "PodDisruptionBudget": ("policy/v1", "poddisruptionbudgets"),
     "Lease": ("coordination.k8s.io/v1", "leases"),
     "SubjectAccessReview": ("authorization.k8s.io/v1", "subjectaccessreviews"),
+    "CustomResourceDefinition": ("apiextensions.k8s.io/v1", "customresourcedefinitions"),
+    "ScaledObject": ("keda.sh/v1alpha1", "scaledobjects"),
     "Tenant": ("mozaiks.ai/v1alpha1", "tenants"),
     "Workflow": ("mozaiks.ai/v1alpha1", "workflows"),
 }

@@ -94,6 +94,9 @@ def test_workflow_bad_input(api: Api, operators: Operators, k8s_namespace: str) 
     )
     rollback = {**DEFINITION, "name": "bad-policy", "on_new_message": "rollback"}
     api.create(workflow(ns, "bad-policy", definition=rollback))
+    # An access rule that tests nothing (neither contains nor equals) is refused.
+    vague = {**DEFINITION, "name": "bad-access", "access": {"anyOf": [{"claim": "roles"}]}}
+    api.create(workflow(ns, "bad-access", definition=vague))
     operators.start(ns)
     wait_applied(api, ns)
 
@@ -105,6 +108,8 @@ def test_workflow_bad_input(api: Api, operators: Operators, k8s_namespace: str) 
 
     policy = wait_condition(api, "Workflow", ns, "bad-policy", "Valid", "SchemaInvalid")
     assert "$.on_new_message" in policy["message"] and "rollback" in policy["message"]
+    access = wait_condition(api, "Workflow", ns, "bad-access", "Valid", "SchemaInvalid")
+    assert "$.access.anyOf[0]: set exactly one of" in access["message"]
 
     orphan = wait_condition(api, "Workflow", ns, "orphan", "Served", "TenantNotFound")
     assert orphan["message"] == "Tenant 'nobody' not found in this namespace"

@@ -76,6 +76,47 @@ async def test_token_mint() -> None:
     assert code == 2 and "invalid ttl" in err
 
 
+async def test_token_mint_claims_and_broker_tokens() -> None:
+    secret = "cli-secret-0123456789abcdef0123456789"
+    broker_secret = "cli-broker-secret-0123456789abcdef0123"
+    code, out, _ = await _run(
+        "token",
+        "mint",
+        "--user",
+        "u1",
+        "--app",
+        "demo",
+        "--claim",
+        'roles=["pro"]',
+        "--claim",
+        "plan=gold",
+        "--claim",
+        "sub=ignored",
+        env=_env(MOZAIKS_JWT_SECRET=secret),
+    )
+    assert code == 0
+    claims = jwt.decode(out.strip(), secret, algorithms=["HS256"])
+    assert (claims["roles"], claims["plan"], claims["sub"]) == (["pro"], "gold", "u1")
+    code, _, err = await _run(
+        "token", "mint", "--user", "u", "--app", "a", "--claim", "roles",
+        env=_env(MOZAIKS_JWT_SECRET=secret),
+    )  # fmt: skip
+    assert code == 2 and "NAME=VALUE" in err
+
+    env = _env(MOZAIKS_JWT_SECRET=secret, MOZAIKS_BROKER_JWT_SECRET=broker_secret)
+    code, out, _ = await _run(
+        "token", "mint", "--broker", "--user", "shop", "--app", "demo", env=env
+    )
+    assert code == 0
+    claims = jwt.decode(out.strip(), broker_secret, algorithms=["HS256"], audience="mozaiks:broker")
+    assert (claims["sub"], claims["app_id"], claims["scope"]) == ("shop", "demo", "mozaiks:broker")
+    code, _, err = await _run(
+        "token", "mint", "--broker", "--user", "shop", "--app", "demo",
+        env=_env(MOZAIKS_JWT_SECRET=secret),
+    )  # fmt: skip
+    assert code == 2 and "MOZAIKS_BROKER_JWT_SECRET is not set" in err
+
+
 async def test_workflow_validate(tmp_path: Path) -> None:
     broken = tmp_path / "broken.json"
     broken.write_text(json.dumps({"name": "Bad Name", "agents": []}))
@@ -89,6 +130,26 @@ async def test_workflow_validate(tmp_path: Path) -> None:
     assert code == 1
     assert "hello.json: ok" in out
     assert f"{broken}: $.name" in err and f"{broken}: $.agents" in err
+
+
+async def test_workflow_validate_refuses_bad_mcp_declarations(tmp_path: Path) -> None:
+    example = REPO / "workflows" / "mcp" / "weather.json"
+    code, out, _ = await _run("workflow", "validate", str(example), env=_env())
+    assert code == 0 and "weather.json: ok (weather version 1)" in out
+    secret = json.loads(example.read_text())
+    secret["mcp_servers"][0]["auth"] = {"value_env": "MOZAIKS_JWT_SECRET"}  # not an MCP variable
+    wiring = json.loads(example.read_text())
+    wiring["mcp_servers"][0]["url"] = "https://mcp.example.com/mcp"  # and url_env as well
+    wiring["agents"][0]["tools"].append("wipe_disk")  # not on the allow-list
+    files = [tmp_path / "secret.json", tmp_path / "wiring.json"]
+    for path, data in zip(files, [secret, wiring], strict=True):
+        path.write_text(json.dumps(data))
+    code, _, err = await _run("workflow", "validate", *map(str, files), env=_env())
+    assert code == 1
+    pattern = "'MOZAIKS_JWT_SECRET' does not match the pattern ^MOZAIKS_MCP_"
+    assert f"{files[0]}: $.mcp_servers[0].auth.value_env: {pattern}" in err
+    assert f"{files[1]}: $.mcp_servers[0]: set exactly one of url and url_env" in err
+    assert f"{files[1]}: $.agents[0].tools[1]: unknown tool 'wipe_disk'" in err
 
 
 async def test_bad_settings_fail_fast_naming_the_variable() -> None:

@@ -1,4 +1,4 @@
-"""The HTTP routes of PROTOCOL.md over a real server: sessions, the widget's routes, workflows,
+"""The HTTP routes of docs/protocol.md over a real server: sessions, the widget's routes, workflows,
 probes; each route that names a chat has a not-found and a not-the-owner case."""
 
 from __future__ import annotations
@@ -210,7 +210,12 @@ async def test_public_catalog_and_eligibility(sqlite_runtime: Runtime) -> None:
     assert set(catalog.json()) == {"scripted", "stream", "flood"}
     assert "Scripted by the tests" not in catalog.text  # system prompts never leave
     eligible = await rt.http.get("/api/workflows/scripted/eligible", headers=rt.auth())
-    assert eligible.json() == {"workflow_name": "scripted", "eligible": True, "reason": None}
+    assert eligible.json() == {
+        "workflow_name": "scripted",
+        "eligible": True,
+        "reason": None,
+        "message": None,
+    }
     unknown = await rt.http.get("/api/workflows/nope/eligible", headers=rt.auth())
     assert unknown.status_code == 404
     assert (await rt.http.get("/api/workflows/scripted/eligible")).status_code == 401

@@ -106,6 +106,25 @@ def test_network_policy_ingress_controller_in_dns_db_llm_out(make_tenant: MakeTe
     assert len(no_llm["spec"]["egress"]) == 2
 
 
+def test_network_policy_lets_the_runtime_reach_mcp_servers_given_by_url(
+    make_tenant: MakeTenant,
+) -> None:
+    tenant = make_tenant(
+        mcpEnv=[
+            {"name": "MOZAIKS_MCP_A_URL", "value": "http://weather.tools:8000/mcp"},
+            {"name": "MOZAIKS_MCP_B_URL", "value": "https://search.example/mcp"},
+            {"name": "MOZAIKS_MCP_C_URL", "value": "http://other.tools:8000/sse"},
+            {"name": "MOZAIKS_MCP_MODE", "value": "fast"},  # not a URL: no port
+            {"name": "MOZAIKS_MCP_B_TOKEN", "secretRef": {"name": "s", "key": "k"}},
+        ]
+    )
+    pol = build_runtime_network_policy(
+        tenant, ingress_namespace="x", database_port=27017, llm_port=None
+    )
+    *_, mcp = pol["spec"]["egress"]
+    assert mcp == {"ports": [{"port": 443, "protocol": "TCP"}, {"port": 8000, "protocol": "TCP"}]}
+
+
 def test_llm_port() -> None:
     assert llm_port(None) is None
     assert llm_port("https://api.example/v1") == 443

@@ -162,3 +162,22 @@ def test_config_hash_follows_settings_not_workflows(make_tenant: MakeTenant) -> 
         "template"
     ]["metadata"]["annotations"]
     assert annotations == {c.ANNOTATION_CONFIG_HASH: base}
+
+
+def test_mcp_env_reaches_the_runtime_from_values_and_secrets(make_tenant: MakeTenant) -> None:
+    mcp_env = [
+        {"name": "MOZAIKS_MCP_WEATHER_URL", "value": "http://weather.tools:8000/mcp"},
+        {"name": "MOZAIKS_MCP_WEATHER_TOKEN", "secretRef": {"name": "weather", "key": "token"}},
+    ]
+    tenant = make_tenant(mcpEnv=mcp_env)
+    env = {e["name"]: e for e in runtime_env(tenant)}
+    assert env["MOZAIKS_MCP_WEATHER_URL"]["value"] == "http://weather.tools:8000/mcp"
+    assert env["MOZAIKS_MCP_WEATHER_TOKEN"]["valueFrom"] == {
+        "secretKeyRef": {"name": "weather", "key": "token"}
+    }
+    # the Secret must exist before the runtime rolls out, like every other referenced key
+    assert tenant.spec.secret_refs()["mcpEnv[1].secretRef"].name == "weather"
+    # and changing them rolls the pods (the runtime reads them at start-up)
+    assert config_hash(tenant, database_uri=None) != config_hash(make_tenant(), database_uri=None)
+    names = [e["name"] for e in runtime_env(tenant)]
+    assert len(names) == len(set(names))

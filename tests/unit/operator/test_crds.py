@@ -56,7 +56,7 @@ def _aliases(model: type[BaseModel]) -> dict[str, Any]:
 
 def _compare(schema: dict[str, Any], model: type[BaseModel], where: str) -> None:
     """Every schema property is a model field and the other way round, recursively."""
-    props = schema.get("properties", {})
+    props = schema.get("properties") or schema.get("items", {}).get("properties", {})
     fields = _aliases(model)
     assert set(props) == set(fields), f"{where}: CRD {sorted(props)} vs model {sorted(fields)}"
     for key, prop in props.items():

@@ -116,5 +116,5 @@ def test_service_monitor_selects_what_the_operator_labels() -> None:
     text = (CHART / "templates" / "servicemonitor.yaml").read_text()
     assert f"{c.LABEL_NAME}: {c.RUNTIME_NAME}" in text
     assert f"{c.LABEL_MANAGED_BY}: {c.MANAGED_BY}" in text
-    assert f"- port: {c.RUNTIME_PORT_NAME}" in text
+    assert f"- port: {c.METRICS_PORT_NAME}" in text
     assert "path: /metrics" in text

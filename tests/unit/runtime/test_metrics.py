@@ -91,3 +91,19 @@ async def test_metrics_are_not_served_through_a_proxy(header: str) -> None:
         proxied = await client.get("/metrics", headers={header: "203.0.113.7"})
     assert proxied.status_code == 404
     assert "mozaiks_" not in proxied.text
+
+
+def test_model_call_counts_cost_per_app_workflow_and_model() -> None:
+    metrics = Metrics()
+    for _ in range(2):
+        metrics.model_call(
+            app="acme",
+            workflow="hello",
+            model="gpt-x",
+            prompt_tokens=1,
+            completion_tokens=1,
+            seconds=0.1,
+            cost=0.25,
+        )
+    labels = {"app": "acme", "workflow": "hello", "model": "gpt-x"}
+    assert sample(metrics, "mozaiks_cost_total", **labels) == 0.5

@@ -4,6 +4,8 @@ The tenant's Ingress forwards every path to the runtime, so a request that came 
 (it carries `Forwarded`, `X-Forwarded-For` or `X-Real-IP`, which ingress controllers always add)
 gets a 404: workflow and model names and token counts are not for the public internet.
 Prometheus scrapes the pod or Service directly and sends none of these headers.
+With MOZAIKS_METRICS_PORT set, /metrics lives on that port only (metrics_port.py) and this
+route answers 404.
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ PROXY_HEADERS = ("forwarded", "x-forwarded-for", "x-real-ip")
 async def metrics(request: Request) -> Response:
     if any(name in request.headers for name in PROXY_HEADERS):
         raise NotFound("not found")
+    settings = getattr(request.app.state, "settings", None)
+    if settings is not None and settings.metrics_port is not None:
+        raise NotFound("not found")  # served on MOZAIKS_METRICS_PORT only
     registry: Metrics = request.app.state.metrics
     body, content_type = registry.render()
     return Response(content=body, media_type=content_type)

@@ -6,7 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 
-from mozaiks_runtime.api.deps import IdentityDep, OwnedChatDep, ServiceDep, SettingsDep
+from mozaiks_runtime.api.deps import (
+    IdentityDep,
+    OwnedChatDep,
+    ServiceDep,
+    SettingsDep,
+    TraceParentDep,
+)
 from mozaiks_runtime.api.links import ws_url
 from mozaiks_runtime.api.schemas import (
     CancelRequest,
@@ -36,8 +42,10 @@ async def create_session(
     settings: SettingsDep,
     request: Request,
     response: Response,
+    trace_parent: TraceParentDep,
 ) -> SessionCreated:
-    """Create a chat, or resume the caller's chat when `chat_id` names one (200)."""
+    """Create a chat, or resume the caller's chat when `chat_id` names one (200). With a
+    `traceparent`, `ws_url` carries it: the run the socket starts continues the caller's trace."""
     chat, existed = await service.open_chat(
         identity, workflow_name=body.workflow_name, chat_id=body.chat_id, context=body.context
     )
@@ -47,7 +55,7 @@ async def create_session(
         chat_id=chat.chat_id,
         workflow_name=chat.workflow_name,
         status=chat.status,
-        ws_url=ws_url(request, settings, chat),
+        ws_url=ws_url(request, settings, chat, trace_parent=trace_parent),
         created=not existed,
     )
 

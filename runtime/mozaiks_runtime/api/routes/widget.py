@@ -7,8 +7,15 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from mozaiks_runtime.api.deps import IdentityDep, RegistryDep, ServiceDep, SettingsDep
+from mozaiks_runtime.api.deps import (
+    IdentityDep,
+    RegistryDep,
+    ServiceDep,
+    SettingsDep,
+    TraceParentDep,
+)
 from mozaiks_runtime.api.links import ws_url
+from mozaiks_runtime.api.routes.workflows import visible_catalog
 from mozaiks_runtime.api.schemas import (
     ChatMeta,
     Exists,
@@ -93,18 +100,24 @@ async def available_workflows(
     app_id: str, identity: IdentityDep, registry: RegistryDep
 ) -> dict[str, dict[str, Any]]:
     _same_app(identity, app_id)
-    return registry.public_catalog()
+    return visible_catalog(registry, identity)
 
 
 @router.post("/user-input/submit")
 async def submit_user_input(
-    body: UserInputIn, identity: IdentityDep, service: ServiceDep
+    body: UserInputIn, identity: IdentityDep, service: ServiceDep, trace_parent: TraceParentDep
 ) -> Success:
-    await service.answer_input(identity, request_id=body.input_request_id, text=body.user_input)
+    await service.answer_input(
+        identity, request_id=body.input_request_id, text=body.user_input, trace_parent=trace_parent
+    )
     return Success()
 
 
 @router.post("/ui-tool/submit")
-async def submit_ui_tool(body: UiToolIn, identity: IdentityDep, service: ServiceDep) -> Success:
-    await service.answer_ui_tool(identity, event_id=body.event_id, response=body.response_data)
+async def submit_ui_tool(
+    body: UiToolIn, identity: IdentityDep, service: ServiceDep, trace_parent: TraceParentDep
+) -> Success:
+    await service.answer_ui_tool(
+        identity, event_id=body.event_id, response=body.response_data, trace_parent=trace_parent
+    )
     return Success()

@@ -9,34 +9,65 @@ from fastapi import APIRouter, Request
 from mozaiks_runtime.api.deps import IdentityDep, RegistryDep, ServiceDep, SettingsDep, authenticate
 from mozaiks_runtime.api.schemas import Eligibility
 from mozaiks_runtime.auth.bearer import bearer_from_header
-from mozaiks_runtime.errors import BudgetExceeded
+from mozaiks_runtime.auth.entitlements import entitled
+from mozaiks_runtime.auth.identity import Identity
+from mozaiks_runtime.chats.service import ChatService
+from mozaiks_runtime.errors import BudgetExceeded, NotEntitled
 from mozaiks_runtime.usage.budgets import BudgetGuard
+from mozaiks_runtime.workflows.registry import WorkflowRegistry, public_entry
 
 router = APIRouter(prefix="/api/workflows", tags=["workflows"])
+
+
+def visible_catalog(
+    registry: WorkflowRegistry, identity: Identity | None
+) -> dict[str, dict[str, Any]]:
+    """The catalog entries the caller may run. Without a token (the widget's tokenless load)
+    only open workflows: one with `access` rules is never shown to an anonymous caller."""
+    shown: dict[str, dict[str, Any]] = {}
+    for loaded in registry.all():
+        access = loaded.definition.access
+        if access is None or (identity is not None and entitled(identity, access)):
+            shown[loaded.name] = public_entry(loaded)
+    return shown
 
 
 @router.get("")
 async def catalog(
     request: Request, settings: SettingsDep, registry: RegistryDep
 ) -> dict[str, dict[str, Any]]:
-    """Every workflow this tenant serves, keyed by name: public descriptions only (no system
-    prompts, tool internals or secrets). Needs a token only when the tenant turns
+    """The workflows this tenant serves that the caller may run, keyed by name: public
+    descriptions only (no system prompts, tool internals or secrets). Without a token: only
+    workflows open to everyone (none with `access` rules); with one (which must then be valid):
+    also those its claims entitle it to. A token is required when the tenant turns
     `MOZAIKS_PUBLIC_CATALOG` off."""
-    if not settings.public_catalog:
-        token = bearer_from_header(request.headers.get("authorization"))
-        await authenticate(settings, request.app.state.verifier, token, dev_user=None)
-    return registry.public_catalog()
+    token = bearer_from_header(request.headers.get("authorization"))
+    identity = None
+    if token or not settings.public_catalog:
+        identity = await authenticate(settings, request.app.state.verifier, token, dev_user=None)
+    return visible_catalog(registry, identity)
+
+
+async def eligibility(
+    identity: Identity, workflow_name: str, service: ChatService, budget: BudgetGuard
+) -> Eligibility:
+    """Whether `identity` may start the workflow now, and if not, why (a stable code)."""
+    service.workflow(workflow_name)  # WorkflowNotFound (404) when not served
+    try:
+        await service.check_access(identity, workflow_name)
+        await budget.check(app_id=identity.app_id, user_id=identity.user_id)
+    except (NotEntitled, BudgetExceeded) as exc:
+        return Eligibility(
+            workflow_name=workflow_name, eligible=False, reason=exc.error_code, message=exc.message
+        )
+    return Eligibility(workflow_name=workflow_name, eligible=True)
 
 
 @router.get("/{workflow_name}/eligible")
 async def eligible(
     workflow_name: str, identity: IdentityDep, service: ServiceDep, request: Request
 ) -> Eligibility:
-    """Whether the caller may start this workflow now (it exists, budgets have tokens left)."""
-    service.workflow(workflow_name)  # WorkflowNotFound (404) when not served
-    budget: BudgetGuard = request.app.state.budget
-    try:
-        await budget.check(app_id=identity.app_id, user_id=identity.user_id)
-    except BudgetExceeded as exc:
-        return Eligibility(workflow_name=workflow_name, eligible=False, reason=exc.message)
-    return Eligibility(workflow_name=workflow_name, eligible=True)
+    """Whether the caller may start this workflow now: it exists (else 404), the token's claims
+    satisfy its `access` rules (else `reason: NOT_ENTITLED`) and the budgets have tokens left
+    (else `reason: BUDGET_EXCEEDED`)."""
+    return await eligibility(identity, workflow_name, service, request.app.state.budget)

@@ -5,6 +5,7 @@ reported to the run."""
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from mozaiks_runtime.chats.events import transient
 from mozaiks_runtime.chats.hub import Hub
 from mozaiks_runtime.chats.journal import Journal
 from mozaiks_runtime.errors import StorageUnavailable
-from mozaiks_runtime.storage.base import NewEvent
+from mozaiks_runtime.storage.base import NewEvent, utcnow
 from mozaiks_runtime.storage.sqlite import SqliteStore
 
 pytestmark = pytest.mark.unit
@@ -65,3 +66,17 @@ async def test_a_failed_write_reaches_the_run(tmp_path: Path) -> None:
     with pytest.raises(StorageUnavailable):
         await journal.append(*KEY, [NewEvent("chat.text", {})])
     await store.close()
+
+
+async def test_each_stored_batch_reports_the_delay_of_its_oldest_event(
+    store: SqliteStore,
+) -> None:
+    delays: list[float] = []
+    journal = Journal(store, Hub(), backlog=10_000, on_published=delays.append)
+    old = NewEvent("chat.text", {"n": 0}, timestamp=utcnow() - timedelta(seconds=2))
+    await journal.append(*KEY, [old, NewEvent("chat.text", {"n": 1})])
+    assert len(delays) == 1 and 2 <= delays[0] < 10  # one batch, its oldest event
+    for n in range(50):
+        await journal.emit(*KEY, NewEvent("chat.text", {"n": n}))
+    await journal.close()
+    assert 2 <= len(delays) <= 51 and all(0 <= d < 2 for d in delays[1:])

@@ -8,6 +8,7 @@ import pytest
 
 from mozaiks_runtime.config import Settings
 from mozaiks_runtime.errors import BudgetExceeded
+from mozaiks_runtime.metrics import Metrics
 from mozaiks_runtime.storage.base import UsageRecord
 from mozaiks_runtime.storage.sqlite import SqliteStore
 from mozaiks_runtime.usage.budgets import BudgetGuard, next_month_start
@@ -61,3 +62,17 @@ def test_next_month_wraps_the_year() -> None:
     assert next_month_start(datetime(2026, 12, 31, 23, tzinfo=UTC)) == datetime(
         2027, 1, 1, tzinfo=UTC
     )
+
+
+async def test_each_tenant_budget_check_reports_the_tokens_left(store: SqliteStore) -> None:
+    metrics = Metrics()
+    settings = Settings.load(app_id="acme", dev_auth=True, budget_tenant_monthly_tokens=1000)
+    g = BudgetGuard(store, settings, clock=lambda: NOW, metrics=metrics)
+    left = "mozaiks_budget_tenant_remaining_tokens"
+    await spend(store, "alice", 300, NOW)
+    await g.check(app_id="acme", user_id="alice")
+    assert metrics.registry.get_sample_value(left, {"app": "acme"}) == 700
+    await spend(store, "alice", 5000, NOW)
+    with pytest.raises(BudgetExceeded):
+        await g.check(app_id="acme", user_id="alice")
+    assert metrics.registry.get_sample_value(left, {"app": "acme"}) == 0

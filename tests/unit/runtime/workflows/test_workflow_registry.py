@@ -291,3 +291,16 @@ def test_the_shipped_examples_load(tmp_path: Path) -> None:
     reg.reload()
     assert reg.errors() == {}
     assert {"hello", "trip_planner"} <= {w.name for w in reg.all()}
+
+
+def test_the_mcp_example_is_served_only_from_its_own_directory() -> None:
+    default = WorkflowRegistry(ROOT / "workflows", 1.0)
+    default.reload()
+    assert default.errors() == {} and default.get("weather") is None  # make run needs no server
+    mcp = WorkflowRegistry(ROOT / "workflows" / "mcp", 1.0)
+    mcp.reload()
+    assert mcp.errors() == {}
+    loaded = mcp.get("weather")
+    assert loaded is not None and loaded.definition.mcp_servers[0].tools == ["forecast"]
+    entry = mcp.public_catalog()["weather"]  # the public catalog names no server or variable
+    assert "MOZAIKS_MCP" not in json.dumps(entry) and "mcp_servers" not in entry

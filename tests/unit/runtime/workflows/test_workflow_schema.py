@@ -245,3 +245,84 @@ def test_the_published_schema_agrees_with_the_models(tmp_path: Path) -> None:
     assert schema.main(["--check", str(stale)]) == 1
     assert schema.main(["--export", str(stale)]) == 0
     assert schema.main(["--check", str(stale)]) == 0
+
+
+# ── MCP servers ─────────────────────────────────────────────────────────────
+
+
+def with_mcp(**server: Any) -> dict[str, Any]:
+    data = minimal()
+    data["agents"][1]["tools"] = ["forecast"]
+    data["mcp_servers"] = [
+        {"name": "weather", "url": "https://mcp.example.com/mcp", "tools": ["forecast"], **server}
+    ]
+    return data
+
+
+def test_an_mcp_server_gets_its_defaults_and_lends_its_tools_to_agents() -> None:
+    wf = validate_definition(with_mcp(), "support.json")
+    (server,) = wf.mcp_servers
+    assert (server.transport, server.timeout_seconds, server.max_result_chars) == (
+        "streamable_http",
+        30.0,
+        20_000,
+    )
+    assert wf.mcp_server_of("forecast") is server and wf.mcp_server_of("ask") is None
+    assert [t.name for t in wf.agent_tools(wf.agents[1])] == []  # MCP tools are not declared
+    assert dump_definition(wf) == with_mcp()
+
+
+def test_the_shipped_mcp_example_is_valid() -> None:
+    wf = schema.load_definition_file(ROOT / "workflows" / "mcp" / "weather.json")
+    (server,) = wf.mcp_servers
+    assert server.url_env == "MOZAIKS_MCP_WEATHER_URL" and server.tools == ["forecast"]
+
+
+@pytest.mark.parametrize(
+    ("server", "expected"),
+    [
+        ({"transport": "stdio"}, "$.mcp_servers[0].transport: Input should be"),
+        ({"url": "ftp://x/mcp"}, "$.mcp_servers[0].url: 'ftp://x/mcp' does not match"),
+        ({"url": None}, "$.mcp_servers[0]: set exactly one of url and url_env"),
+        (
+            {"url_env": "MOZAIKS_MCP_WEATHER_URL"},
+            "$.mcp_servers[0]: set exactly one of url and url_env",
+        ),
+        ({"url": "https://u:p@mcp.example.com/"}, "put credentials in auth"),
+        ({"url": "http:///mcp"}, "has no host"),
+        ({"tools": []}, "$.mcp_servers[0].tools: List should have at least 1 item"),
+        ({"tools": ["forecast", "forecast"]}, "'forecast' is already allowed on MCP server"),
+        ({"timeout_seconds": 0}, "$.mcp_servers[0].timeout_seconds: Input should be greater"),
+        ({"max_result_chars": 10}, "$.mcp_servers[0].max_result_chars: Input should be greater"),
+        ({"headers": {"x": "y"}}, "$.mcp_servers[0].headers: unknown field"),
+        # the secret itself may never be inline, and only MOZAIKS_MCP_* may be read
+        ({"auth": {"value": "sk-123"}}, "$.mcp_servers[0].auth.value: unknown field"),
+        (
+            {"auth": {"value_env": "MOZAIKS_LLM_API_KEY"}},
+            "$.mcp_servers[0].auth.value_env: 'MOZAIKS_LLM_API_KEY' does not match",
+        ),
+        ({"auth": {"value_env": "MOZAIKS_MCP_T", "header": "X Y"}}, "auth.header: 'X Y'"),
+    ],
+)
+def test_bad_mcp_declarations_are_refused_with_their_path(
+    server: dict[str, Any], expected: str
+) -> None:
+    found = problems(with_mcp(**server))
+    assert any(expected in p for p in found), found
+
+
+def test_mcp_tool_names_may_not_clash_and_agents_may_only_name_allowed_ones() -> None:
+    data = with_mcp(tools=["forecast", "ask"])  # `ask` is already a workflow tool
+    data["mcp_servers"].append(
+        {"name": "weather", "url": "http://other:8000/mcp", "tools": ["forecast"]}
+    )
+    data["agents"][0]["tools"] = ["ask", "wipe_disk"]
+    found = problems(data)
+    assert any(
+        "$.mcp_servers[0].tools[1]: tool name 'ask' is already a workflow tool" in p for p in found
+    )
+    assert any("$.mcp_servers[1].name: duplicate MCP server name 'weather'" in p for p in found)
+    assert any(
+        "$.mcp_servers[1].tools[0]: tool name 'forecast' is already allowed" in p for p in found
+    )
+    assert any("$.agents[0].tools[1]: unknown tool 'wipe_disk'" in p for p in found)
