@@ -1,6 +1,6 @@
 """The runtime NetworkPolicy: only the ingress controller reaches the HTTP port and only the
 monitoring namespace reaches the metrics port; only DNS, the database, the LLM endpoint and the
-MCP servers whose URLs the Tenant gives as plain `mcpEnv` values get out.
+services the Tenant names by URL (webhook receiver, OTLP collector, MCP servers) get out.
 
 NetworkPolicy speaks in pods, namespaces and IP blocks, not host names, so egress to the database
 and the LLM is limited by port (their addresses may be anywhere, even outside the cluster).
@@ -45,9 +45,9 @@ def build_runtime_network_policy(
     ]
     if llm_port is not None:
         egress.append({"ports": [{"port": llm_port, "protocol": "TCP"}]})
-    mcp = mcp_ports(tenant)
-    if mcp:
-        egress.append({"ports": [{"port": port, "protocol": "TCP"} for port in mcp]})
+    services = outbound_ports(tenant)
+    if services:
+        egress.append({"ports": [{"port": port, "protocol": "TCP"} for port in services]})
     ingress: list[dict[str, Any]] = [
         {
             "from": [
@@ -77,13 +77,17 @@ def build_runtime_network_policy(
     }
 
 
-def mcp_ports(tenant: Tenant) -> list[int]:
-    """The ports of the MCP server URLs among the Tenant's plain `mcpEnv` values (a URL kept in a
-    Secret is not read here: give URLs as values, keep only credentials in Secrets)."""
+def outbound_ports(tenant: Tenant) -> list[int]:
+    """The ports of the services the Tenant names by URL: its webhook receiver, its OTLP
+    collector and the MCP servers among its plain `mcpEnv` values (a URL kept in a Secret is not
+    read here: give URLs as values, keep only credentials in Secrets)."""
+    spec = tenant.spec
+    urls = [var.value or "" for var in spec.mcp_env]
+    urls += [spec.webhook.url if spec.webhook else "", spec.tracing.otlp_endpoint or ""]
     ports: set[int] = set()
-    for var in tenant.spec.mcp_env:
+    for url in urls:
         try:
-            parts = urlsplit(var.value or "")
+            parts = urlsplit(url)
             port = parts.port
         except ValueError:
             continue

@@ -106,7 +106,7 @@ def test_network_policy_ingress_controller_in_dns_db_llm_out(make_tenant: MakeTe
     assert len(no_llm["spec"]["egress"]) == 2
 
 
-def test_network_policy_lets_the_runtime_reach_mcp_servers_given_by_url(
+def test_network_policy_lets_the_runtime_reach_the_services_named_by_url(
     make_tenant: MakeTenant,
 ) -> None:
     tenant = make_tenant(
@@ -123,6 +123,16 @@ def test_network_policy_lets_the_runtime_reach_mcp_servers_given_by_url(
     )
     *_, mcp = pol["spec"]["egress"]
     assert mcp == {"ports": [{"port": 443, "protocol": "TCP"}, {"port": 8000, "protocol": "TCP"}]}
+    # The webhook receiver and the OTLP collector are reached too.
+    tenant = make_tenant(
+        webhook={"url": "https://hooks.example:8443/in", "secretRef": {"name": "s", "key": "k"}},
+        tracing={"otlpEndpoint": "http://collector.observability:4318"},
+    )
+    pol = build_runtime_network_policy(
+        tenant, ingress_namespace="x", database_port=27017, llm_port=None
+    )
+    *_, services = pol["spec"]["egress"]
+    assert [p["port"] for p in services["ports"]] == [4318, 8443]
 
 
 def test_llm_port() -> None:
