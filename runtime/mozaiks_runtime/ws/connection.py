@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
@@ -32,7 +32,6 @@ from mozaiks_runtime.storage.base import ChatRecord
 
 if TYPE_CHECKING:
     from mozaiks_runtime.chats.service import ChatService
-    from mozaiks_runtime.ws.dispatch import Dispatcher
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +40,13 @@ REPLAY_PAGE = 500
 # far above any honest client. Past twice that in one second the socket is closed.
 FLOOD_FRAMES_PER_SECOND = 20
 STRIKES_BEFORE_CLOSE = 3  # oversized frames tolerated (each gets a chat.error) before 1009
+
+
+class Inbound(Protocol):
+    """What acts on the client's frames (ws/dispatch.py's Dispatcher); named here so the
+    connection does not import the dispatcher that drives it."""
+
+    async def handle(self, text: str) -> None: ...
 
 
 class Closing(Exception):
@@ -89,7 +95,7 @@ class Connection:
         self._oversized = 0
         self._expires_in = expires_in  # seconds the token has left (leeway included)
 
-    async def run(self, dispatcher: Dispatcher, *, after_seq: int | None) -> None:
+    async def run(self, dispatcher: Inbound, *, after_seq: int | None) -> None:
         """Serve the socket until the client leaves or a limit closes it."""
         try:
             async with asyncio.TaskGroup() as group:
@@ -246,7 +252,7 @@ class Connection:
 
     # Reading
 
-    async def _read(self, dispatcher: Dispatcher) -> None:
+    async def _read(self, dispatcher: Inbound) -> None:
         while True:
             message = await self.ws.receive()
             if message["type"] == "websocket.disconnect":
