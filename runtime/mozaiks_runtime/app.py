@@ -52,8 +52,6 @@ def create_app(settings: Settings, *, runner_factory: RunnerFactory = default_ru
         lifespan=build_lifespan(settings, metrics, runner_factory),
         generate_unique_id_function=_operation_id,
     )
-    app.state.settings = settings
-    app.state.metrics = metrics
     app.add_exception_handler(MozaiksError, _domain_error)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(RequestIdMiddleware)
@@ -72,7 +70,7 @@ def create_app(settings: Settings, *, runner_factory: RunnerFactory = default_ru
     app.include_router(widget.router)
     app.include_router(usage.router)
     app.include_router(broker.router)
-    app.include_router(metrics_route.router)
+    app.include_router(metrics_route.metrics_router(metrics, metrics_port=settings.metrics_port))
     app.include_router(agui.router)
     app.include_router(ws_endpoint.router)
     install_widget_routes(app, settings)

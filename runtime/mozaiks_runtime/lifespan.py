@@ -1,5 +1,6 @@
 """Opens everything that does I/O when the app starts and closes it when it stops; all of it
-lives on `app.state` (nothing is created at import time)."""
+lives in one typed container, `app.state.runtime` (container.py; nothing is created at import
+time)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from mozaiks_runtime.chats.runs import RunManager
 from mozaiks_runtime.chats.service import ChatService
 from mozaiks_runtime.chats.sweeper import RunSweeper
 from mozaiks_runtime.config import Settings
+from mozaiks_runtime.container import Runtime, Traffic
 from mozaiks_runtime.engine.base import Runner
 from mozaiks_runtime.metrics import Metrics
 from mozaiks_runtime.metrics_port import MetricsPort
@@ -37,6 +39,7 @@ from mozaiks_runtime.webhooks.body import NOTIFIED_EVENTS
 from mozaiks_runtime.webhooks.deliverer import Deliverer
 from mozaiks_runtime.webhooks.wiring import build_webhooks
 from mozaiks_runtime.workflows.registry import WorkflowRegistry
+from mozaiks_runtime.ws.endpoint import sent_counter
 
 if TYPE_CHECKING:
     from mozaiks_runtime.tracing.otel import Tracing
@@ -67,12 +70,7 @@ def build_lifespan(
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        state = app.state
-        state.draining = False
-        # With MongoDB, several replicas may serve one chat: a socket whose chat runs elsewhere
-        # polls the store for its events. The embedded SQLite store is one process's.
-        state.store_poll_seconds = STORE_POLL_SECONDS if settings.mongo_uri is not None else None
-        state.sockets = 0
+        traffic = Traffic()
         store = build_store(settings)
         await store.start()
         registry = WorkflowRegistry(settings.workflows_dir, settings.workflows_poll_seconds)
@@ -120,9 +118,7 @@ def build_lifespan(
                 metrics=metrics,
                 tracing=tracing,
             )
-            state.store, state.registry, state.verifier = store, registry, verifier
-            state.hub, state.budget, state.runs = hub, budget, runs
-            state.chats = ChatService(
+            chats = ChatService(
                 store=store,
                 workflows=pinned,
                 runs=runs,
@@ -150,8 +146,22 @@ def build_lifespan(
                 replica_id=settings.replica_id,
                 lease_ttl_seconds=settings.lease_ttl_seconds,
             )
-            state.deleter = deleter
-            state.eraser = UserEraser(store=store, deleter=deleter)
+            app.state.runtime = Runtime(
+                settings=settings,
+                metrics=metrics,
+                store=store,
+                registry=registry,
+                verifier=verifier,
+                hub=hub,
+                budget=budget,
+                runs=runs,
+                chats=chats,
+                deleter=deleter,
+                eraser=UserEraser(store=store, deleter=deleter),
+                store_poll_seconds=STORE_POLL_SECONDS if settings.mongo_uri is not None else None,
+                count_sent=sent_counter(metrics),
+                traffic=traffic,
+            )
             if settings.retention_chats_days is not None:
                 retention = RetentionSweeper(
                     store=store,
@@ -173,7 +183,7 @@ def build_lifespan(
             exporter = MetricsPort.start(metrics, settings.metrics_host, settings.metrics_port)
             yield
         finally:
-            state.draining = True
+            traffic.draining = True
             if exporter is not None:
                 exporter.stop()
             for sweeper in sweepers:  # before the runs: nothing resumes while they stop

@@ -11,11 +11,11 @@ from typing import Annotated
 from fastapi import Depends, Header, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from mozaiks_runtime.auth.authenticate import authenticate
 from mozaiks_runtime.auth.identity import Identity
-from mozaiks_runtime.auth.verify import TokenVerifier
 from mozaiks_runtime.chats.service import ChatService
 from mozaiks_runtime.config import Settings
-from mozaiks_runtime.errors import AuthError
+from mozaiks_runtime.container import Runtime, runtime_of
 from mozaiks_runtime.storage.base import ChatRecord, Store
 from mozaiks_runtime.tracing.context import traceparent as valid_traceparent
 from mozaiks_runtime.workflows.registry import WorkflowRegistry
@@ -23,45 +23,33 @@ from mozaiks_runtime.workflows.registry import WorkflowRegistry
 DEV_USER_HEADER = "X-Mozaiks-User"  # dev auth only: who the caller claims to be
 
 
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
+def _runtime(request: Request) -> Runtime:
+    return runtime_of(request.app)
 
 
-def _store(request: Request) -> Store:
-    store: Store = request.app.state.store
-    return store
+RuntimeDep = Annotated[Runtime, Depends(_runtime)]
 
 
-def _service(request: Request) -> ChatService:
-    service: ChatService = request.app.state.chats
-    return service
+def _settings(runtime: RuntimeDep) -> Settings:
+    return runtime.settings
 
 
-def _registry(request: Request) -> WorkflowRegistry:
-    registry: WorkflowRegistry = request.app.state.registry
-    return registry
+def _store(runtime: RuntimeDep) -> Store:
+    return runtime.store
+
+
+def _service(runtime: RuntimeDep) -> ChatService:
+    return runtime.chats
+
+
+def _registry(runtime: RuntimeDep) -> WorkflowRegistry:
+    return runtime.registry
 
 
 SettingsDep = Annotated[Settings, Depends(_settings)]
 StoreDep = Annotated[Store, Depends(_store)]
 ServiceDep = Annotated[ChatService, Depends(_service)]
 RegistryDep = Annotated[WorkflowRegistry, Depends(_registry)]
-
-
-async def authenticate(
-    settings: Settings, verifier: TokenVerifier, token: str | None, *, dev_user: str | None
-) -> Identity:
-    """The verified identity of a token for this tenant; AuthError otherwise.
-    With dev auth on (explicitly, never by default), the caller is whoever they say."""
-    if settings.dev_auth:
-        return Identity(user_id=dev_user or "dev", app_id=settings.app_id, dev=True)
-    if not token:
-        raise AuthError("missing bearer token")
-    identity = await verifier.verify(token)
-    if identity.app_id != settings.app_id:
-        raise AuthError("the token is for another app")
-    return identity
 
 
 # `Authorization: Bearer <jwt>`, declared through FastAPI so the OpenAPI document names the
@@ -72,11 +60,12 @@ _BEARER = HTTPBearer(
 BearerDep = Annotated[HTTPAuthorizationCredentials | None, Security(_BEARER)]
 
 
-async def _identity(request: Request, settings: SettingsDep, bearer: BearerDep) -> Identity:
+async def _identity(request: Request, runtime: RuntimeDep, bearer: BearerDep) -> Identity:
+    """The FastAPI face of auth/authenticate.py: the bearer from the header (or, with dev auth,
+    the user the dev header names)."""
     token = bearer.credentials if bearer is not None else None
-    verifier: TokenVerifier = request.app.state.verifier
     return await authenticate(
-        settings, verifier, token, dev_user=request.headers.get(DEV_USER_HEADER)
+        runtime.settings, runtime.verifier, token, dev_user=request.headers.get(DEV_USER_HEADER)
     )
 
 

@@ -14,15 +14,15 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, WebSocket
-from starlette.datastructures import State
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocketState
 
-from mozaiks_runtime.api.deps import authenticate
+from mozaiks_runtime.auth.authenticate import authenticate
 from mozaiks_runtime.auth.bearer import ws_token
 from mozaiks_runtime.auth.identity import Identity
 from mozaiks_runtime.chats.service import ChatService
 from mozaiks_runtime.config import Settings
+from mozaiks_runtime.container import Runtime, runtime_of
 from mozaiks_runtime.errors import MozaiksError, NotEntitled, NotFound, WorkflowNotFound
 from mozaiks_runtime.logs import chat_context
 from mozaiks_runtime.metrics import Metrics
@@ -70,17 +70,15 @@ def _last_seq(websocket: WebSocket) -> int | None:
 
 
 async def _identify(
-    websocket: WebSocket, settings: Settings, user_id: str
+    websocket: WebSocket, runtime: Runtime, user_id: str
 ) -> tuple[Identity, str | None]:
     token, subprotocol = ws_token(
         offered_subprotocols=websocket.scope.get("subprotocols", []),
         query_token=websocket.query_params.get("access_token"),
-        allow_query_token=settings.allow_query_token,
+        allow_query_token=runtime.settings.allow_query_token,
     )
     try:
-        identity = await authenticate(
-            settings, websocket.app.state.verifier, token, dev_user=user_id
-        )
+        identity = await authenticate(runtime.settings, runtime.verifier, token, dev_user=user_id)
     except MozaiksError:
         raise Refused(1008, "unauthorized") from None
     return identity, subprotocol
@@ -101,12 +99,9 @@ async def _open_chat(
         raise Refused(1013, exc.error_code.lower()) from None
 
 
-def _sent_counter(state: State, metrics: Metrics) -> Callable[[str], None]:
+def sent_counter(metrics: Metrics) -> Callable[[str], None]:
     """`metrics.event_sent`, with the series of each of our own frame types looked up once per
     process (this runs for every frame); other types go through the bounded path."""
-    counter: Callable[[str], None] | None = getattr(state, "count_sent", None)
-    if counter is not None:
-        return counter
     incs = {t: metrics.events_sent.labels(t).inc for t in SERVER_DATA}
 
     def count(event_type: str) -> None:
@@ -116,7 +111,6 @@ def _sent_counter(state: State, metrics: Metrics) -> Callable[[str], None]:
         else:
             inc()
 
-    state.count_sent = count
     return count
 
 
@@ -124,15 +118,14 @@ async def chat_socket(websocket: WebSocket) -> None:
     params = websocket.path_params
     workflow_name, app_id = params["workflow_name"], params["app_id"]
     chat_id, user_id = params["chat_id"], params["user_id"]
-    state = websocket.app.state
-    settings: Settings = state.settings
-    metrics: Metrics = state.metrics
-    service: ChatService = state.chats
+    runtime = runtime_of(websocket.app)
+    settings, metrics, service = runtime.settings, runtime.metrics, runtime.chats
+    traffic = runtime.traffic
     try:
-        if state.draining or state.sockets >= settings.max_connections:
+        if traffic.draining or traffic.sockets >= settings.max_connections:
             raise Refused(1013, "overloaded")
         after_seq = _last_seq(websocket)
-        identity, subprotocol = await _identify(websocket, settings, user_id)
+        identity, subprotocol = await _identify(websocket, runtime, user_id)
         if identity.user_id != user_id or identity.app_id != app_id:
             raise Refused(1008, "forbidden")
         if not identity.may_use_chat(chat_id) or len(chat_id) > 128:
@@ -145,18 +138,18 @@ async def chat_socket(websocket: WebSocket) -> None:
         return
 
     await websocket.accept(subprotocol=subprotocol)
-    state.sockets += 1
+    traffic.sockets += 1
     metrics.ws_open.inc()
     connection = Connection(
         websocket,
         service=service,
-        hub=state.hub,
+        hub=runtime.hub,
         chat=chat,
         chat_existed=existed,
         max_frame_bytes=settings.max_frame_bytes,
         heartbeat_seconds=settings.heartbeat_seconds,
-        poll_seconds=state.store_poll_seconds,
-        on_sent=_sent_counter(state, metrics),
+        poll_seconds=runtime.store_poll_seconds,
+        on_sent=runtime.count_sent,
         expires_in=_seconds_left(identity, settings),
         trace_parent=traceparent(
             websocket.headers.get("traceparent") or websocket.query_params.get("traceparent")
@@ -170,7 +163,7 @@ async def chat_socket(websocket: WebSocket) -> None:
         if websocket.application_state == WebSocketState.CONNECTED:
             await connection.close(1011, "internal error")
     finally:
-        state.sockets -= 1
+        traffic.sockets -= 1
         metrics.ws_open.dec()
 
 

@@ -21,6 +21,8 @@ from mozaiks_runtime.app import create_app
 from mozaiks_runtime.auth.mint import mint_token
 from mozaiks_runtime.cli import server_options
 from mozaiks_runtime.config import Settings
+from mozaiks_runtime.container import Runtime as Services
+from mozaiks_runtime.container import runtime_of
 from mozaiks_runtime.lifespan import RunnerFactory
 from tests.integration.runtime.client import ChatSocket
 from tests.integration.runtime.scripted import ScriptedRunner
@@ -62,6 +64,11 @@ class Runtime:
     def __post_init__(self) -> None:
         self.http = httpx.AsyncClient(base_url=f"http://127.0.0.1:{self.port}", timeout=10)
 
+    @property
+    def services(self) -> Services:
+        """What the lifespan wired (the app's typed container)."""
+        return runtime_of(self.app)
+
     def token(self, user: str = "alice", **claims: Any) -> str:
         return mint_token(SECRET, user=user, app=claims.pop("app", APP), **claims)
 
@@ -86,7 +93,7 @@ class Runtime:
 
     async def wait_idle(self, chat_id: str) -> None:
         """Until this process has no run for the chat (the run task ended)."""
-        await self.app.state.runs.wait((APP, chat_id))
+        await self.services.runs.wait((APP, chat_id))
 
 
 @contextlib.asynccontextmanager

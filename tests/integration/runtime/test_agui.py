@@ -408,10 +408,10 @@ async def test_streams_count_against_the_connection_limit(tmp_path: Path) -> Non
         await sock.until("chat.run_complete")
         await sock.close()
         async with asyncio.timeout(10):
-            while rt.app.state.sockets:  # noqa: ASYNC110  (a counter, no event to wait on)
+            while rt.services.traffic.sockets:  # noqa: ASYNC110  (a counter, no event to wait on)
                 await asyncio.sleep(0.05)
         assert pending(await t.run())  # room again: the run asks its question
-        assert rt.app.state.sockets == 0  # and the finished stream let go of its slot
+        assert rt.services.traffic.sockets == 0  # and the finished stream let go of its slot
 
 
 async def test_a_thread_served_by_two_replicas(
@@ -432,7 +432,7 @@ async def test_a_thread_served_by_two_replicas(
         await t.answer(ui, {"ok": True})
         assert t.messages[-1].content == 'Done, Ada: {"ok": true}'
         await a.wait_idle(t.thread_id)
-        assert not b.app.state.runs.holds((APP, t.thread_id))  # B never ran it
+        assert not b.services.runs.holds((APP, t.thread_id))  # B never ran it
         log = await events_of(a, t.thread_id)
         assert [e["seq"] for e in log] == list(range(1, len(log) + 1))
         assert [e["type"] for e in log].count("chat.run_complete") == 1

@@ -173,7 +173,7 @@ async def test_retention_deletes_idle_chats_past_it(
         tmp_path, retention_chats_days=30, retention_sweep_seconds=0.2, **store_settings
     )
     async with serve(settings) as rt:
-        store: Store = rt.app.state.store
+        store: Store = rt.services.store
         old = utcnow() - timedelta(days=31)
         statuses: list[tuple[str, ChatStatus]] = [("c_old", "idle"), ("c_old_waiting", "waiting")]
         for chat_id, status in statuses:
@@ -214,7 +214,7 @@ async def test_force_delete_through_another_replica(
         )
         assert forced.status_code == 200, forced.text
         assert forced.json()["deleted"]["chats"] == 1
-        assert not a.app.state.runs.is_running((APP, "c_far"))
+        assert not a.services.runs.is_running((APP, "c_far"))
         code, reason = await sock.closed()
         assert (code, reason) == (4410, "chat deleted")
         assert (await a.http.get("/api/sessions/c_far", headers=a.auth())).status_code == 404

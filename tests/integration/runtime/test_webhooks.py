@@ -66,7 +66,7 @@ def assert_signed(received: Received) -> dict[str, Any]:
 
 
 def counter(rt: Runtime, name: str, **labels: str) -> float:
-    value = rt.app.state.metrics.registry.get_sample_value(name, labels)
+    value = rt.services.metrics.registry.get_sample_value(name, labels)
     return float(value or 0)
 
 
@@ -82,7 +82,7 @@ async def test_input_request_and_run_complete_arrive_signed(
         await receiver.until(
             lambda: counter(rt, "mozaiks_webhook_deliveries_total", outcome="delivered") == 2
         )
-        assert await rt.app.state.store.count_deliveries(APP) == 0
+        assert await rt.services.store.count_deliveries(APP) == 0
 
     (asked,) = receiver.of_type("chat.input_request")
     (done,) = receiver.of_type("chat.run_complete")
@@ -142,7 +142,7 @@ async def test_a_failing_receiver_gets_the_same_delivery_later(tmp_path: Path) -
         await receiver.until(lambda: len(receiver.of_type("chat.run_complete", ok=True)) == 1)
         await receiver.until(lambda: len(receiver.of_type("chat.input_request", ok=True)) == 1)
         assert counter(rt, "mozaiks_webhook_deliveries_total", outcome="failed") == 4
-        assert await rt.app.state.store.count_deliveries(APP) == 0
+        assert await rt.services.store.count_deliveries(APP) == 0
     for event_type in ("chat.input_request", "chat.run_complete"):
         attempts = receiver.of_type(event_type)
         assert [a.status for a in attempts] == [503, 503, 200]
@@ -162,7 +162,7 @@ async def test_a_delivery_is_dropped_as_dead_after_its_attempts(tmp_path: Path) 
         await receiver.until(
             lambda: counter(rt, "mozaiks_webhook_deliveries_total", outcome="dead") == 2
         )
-        assert await rt.app.state.store.count_deliveries(APP) == 0
+        assert await rt.services.store.count_deliveries(APP) == 0
     assert len(receiver.of_type("chat.run_complete")) == 3
     assert len(receiver.of_type("chat.input_request")) == 3
 
@@ -193,7 +193,7 @@ async def test_pending_deliveries_survive_a_restart(tmp_path: Path) -> None:
 
     async with receiver.serving(), serve(settings, runner_factory=default_runner) as again:
         await receiver.until(lambda: len(receiver.received) == 2)
-        assert await again.app.state.store.count_deliveries(APP) == 0
+        assert await again.services.store.count_deliveries(APP) == 0
     assert {r.headers["mozaiks-delivery"] for r in receiver.received} == {d.id for d in left}
     seqs = {assert_signed(r)["seq"] for r in receiver.received}
     assert seqs == {

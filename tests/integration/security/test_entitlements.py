@@ -133,7 +133,7 @@ async def test_losing_the_entitlement_mid_chat_stops_new_runs(rt: Runtime, tmp_p
 
     # The operator tightens the rules (a new file version); the open socket keeps its token.
     write_workflow(tmp_path / "workflows", "open", PRO)
-    assert await rt.app.state.registry.refresh()
+    assert await rt.services.registry.refresh()
 
     runs_before = len(rt.runner.requests) if rt.runner else 0
     await sock.send({"type": "user.input.submit", "chat_id": chat_id, "text": "again"})
@@ -171,8 +171,8 @@ async def test_rules_are_refused_at_load_and_the_last_good_version_serves(
 ) -> None:
     bad = {"anyOf": [{"claim": "roles", "contains": "pro", "equals": "x"}]}
     write_workflow(tmp_path / "workflows", "gated", bad)
-    await rt.app.state.registry.refresh()
-    errors = rt.app.state.registry.errors()
+    await rt.services.registry.refresh()
+    errors = rt.services.registry.errors()
     assert any("set exactly one of" in e for e in errors["gated.json"]), errors
     # The last good version (with its rules) still decides.
     assert sorted((await rt.http.get("/api/workflows")).json()) == ["open"]
@@ -187,7 +187,7 @@ async def test_a_workflow_no_longer_served_is_judged_by_the_pinned_rules(
     created = await rt.http.post("/api/sessions", json={"workflow_name": "gated"}, headers=pro())
     chat_id = created.json()["chat_id"]
     (tmp_path / "workflows" / "gated.json").unlink()
-    await rt.app.state.registry.refresh()
+    await rt.services.registry.refresh()
     assert "gated" not in (await rt.http.get("/api/workflows", headers=pro())).json()
 
     sock = await socket(rt, chat_id, workflow="gated")  # without the role: the pinned rules

@@ -17,12 +17,13 @@ SERVE_THEN_CHECK = """
 import asyncio, sys
 from mozaiks_runtime.app import create_app
 from mozaiks_runtime.config import Settings
+from mozaiks_runtime.container import runtime_of
 
 async def main():
     settings = Settings.load(dev_auth=True, sqlite_path=sys.argv[1], workflows_dir=sys.argv[2])
     app = create_app(settings)
     async with app.router.lifespan_context(app):
-        assert app.state.runs._tracing is None
+        assert runtime_of(app).runs._tracing is None
         prefixes = ("mozaiks_runtime.tracing.otel", "mozaiks_runtime.tracing.setup",
                     "opentelemetry.exporter", "opentelemetry.sdk.metrics")
         loaded = [m for m in sys.modules if m.startswith(prefixes)]

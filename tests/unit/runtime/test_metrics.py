@@ -6,7 +6,7 @@ import httpx
 import pytest
 from fastapi import APIRouter, FastAPI
 
-from mozaiks_runtime.api.routes.metrics import router
+from mozaiks_runtime.api.routes.metrics import metrics_router
 from mozaiks_runtime.app import create_app
 from mozaiks_runtime.config import Settings
 from mozaiks_runtime.metrics import OTHER, Metrics, MetricsMiddleware
@@ -52,8 +52,7 @@ def test_model_call_counts_tokens_and_latency() -> None:
 async def test_middleware_labels_by_route_template_not_raw_path() -> None:
     metrics = Metrics()
     app = FastAPI()
-    app.state.metrics = metrics
-    app.include_router(router)
+    app.include_router(metrics_router(metrics))
     sessions = APIRouter(prefix="/api/sessions")  # included routers report the full template
 
     @sessions.get("/{chat_id}")

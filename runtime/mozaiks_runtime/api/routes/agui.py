@@ -19,7 +19,8 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
 from mozaiks_runtime.agui.stream import AguiRuns
-from mozaiks_runtime.api.deps import IdentityDep, ServiceDep, SettingsDep
+from mozaiks_runtime.api.deps import IdentityDep, RuntimeDep
+from mozaiks_runtime.container import Runtime, Traffic
 from mozaiks_runtime.errors import Overloaded, UnprocessableBody
 
 
@@ -80,31 +81,30 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 _HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}  # no proxy buffering
 
 
-async def _counted(request: Request, stream: AsyncGenerator[str, None]) -> AsyncIterator[str]:
+async def _counted(traffic: Traffic, stream: AsyncGenerator[str, None]) -> AsyncIterator[str]:
     """The stream, counted as an open connection while it is being sent."""
-    state = request.app.state
-    state.sockets += 1
+    traffic.sockets += 1
     try:
         async for chunk in stream:
             yield chunk
     finally:
-        state.sockets -= 1
+        traffic.sockets -= 1
         await stream.aclose()  # the client left: stop following the chat (its run goes on)
 
 
 router = APIRouter(prefix="/api/agui", tags=["agui"], route_class=_AguiRoute)
 
 
-def _runs(request: Request, service: ServiceDep, settings: SettingsDep) -> AguiRuns:
+def _runs(runtime: Runtime) -> AguiRuns:
     """Streams count with the sockets against MOZAIKS_MAX_CONNECTIONS, and none opens while
     the runtime drains."""
-    state = request.app.state
-    if state.draining or state.sockets >= settings.max_connections:
+    traffic, settings = runtime.traffic, runtime.settings
+    if traffic.draining or traffic.sockets >= settings.max_connections:
         raise Overloaded("the runtime is at capacity; retry shortly")
     return AguiRuns(
-        service,
-        state.hub,
-        poll_seconds=state.store_poll_seconds,
+        runtime.chats,
+        runtime.hub,
+        poll_seconds=runtime.store_poll_seconds,
         heartbeat_seconds=settings.heartbeat_seconds,
     )
 
@@ -114,17 +114,13 @@ async def run_thread(
     workflow_name: str,
     body: RunAgentInput,
     identity: IdentityDep,
-    service: ServiceDep,
-    settings: SettingsDep,
-    request: Request,
+    runtime: RuntimeDep,
 ) -> EventStream:
     """Run the thread `threadId` (the caller's chat with that id; created when new): the new
     messages of the input (its tail: the user's next message, tool results answering the
     chat's questions) go to the chat, and its log streams back as AG-UI events."""
-    stream = await _runs(request, service, settings).start(
-        identity, body, workflow_name=workflow_name
-    )
-    return EventStream(_counted(request, stream), headers=_HEADERS)
+    stream = await _runs(runtime).start(identity, body, workflow_name=workflow_name)
+    return EventStream(_counted(runtime.traffic, stream), headers=_HEADERS)
 
 
 @router.post("/{workflow_name}/{chat_id}", response_class=EventStream, responses=_RESPONSES)
@@ -133,13 +129,11 @@ async def run_chat(
     chat_id: str,
     body: RunAgentInput,
     identity: IdentityDep,
-    service: ServiceDep,
-    settings: SettingsDep,
-    request: Request,
+    runtime: RuntimeDep,
 ) -> EventStream:
     """Run an existing chat of the caller (started over AG-UI, the WebSocket or
     `POST /api/sessions`); the client's `threadId` is only echoed on the events."""
-    stream = await _runs(request, service, settings).start(
+    stream = await _runs(runtime).start(
         identity, body, workflow_name=workflow_name, chat_id=chat_id
     )
-    return EventStream(_counted(request, stream), headers=_HEADERS)
+    return EventStream(_counted(runtime.traffic, stream), headers=_HEADERS)

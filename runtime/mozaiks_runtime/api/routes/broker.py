@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response, Security, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from mozaiks_runtime.api.deps import ServiceDep, SettingsDep
+from mozaiks_runtime.api.deps import RuntimeDep, ServiceDep, SettingsDep
 from mozaiks_runtime.api.links import ws_url
 from mozaiks_runtime.api.routes.workflows import eligibility
 from mozaiks_runtime.api.schemas import (
@@ -74,12 +74,12 @@ async def broker_eligible(
     broker: BrokerDep,
     service: ServiceDep,
     settings: SettingsDep,
-    request: Request,
+    runtime: RuntimeDep,
 ) -> Eligibility:
     """`GET /api/workflows/{name}/eligible` for a user, asked by the broker (e.g. to gate a
     button before any session exists): `reason` is `NOT_ENTITLED` or `BUDGET_EXCEEDED`."""
     user = _user(settings, broker, body.user_id, body.claims)
-    return await eligibility(user, body.workflow_name, service, request.app.state.budget)
+    return await eligibility(user, body.workflow_name, service, runtime.budget)
 
 
 @router.post("/sessions", status_code=status.HTTP_201_CREATED)

@@ -15,18 +15,21 @@ from fastapi import APIRouter, Request, Response
 from mozaiks_runtime.errors import NotFound
 from mozaiks_runtime.metrics import Metrics
 
-router = APIRouter(tags=["metrics"])
-
 PROXY_HEADERS = ("forwarded", "x-forwarded-for", "x-real-ip")
 
 
-@router.get("/metrics", include_in_schema=False)
-async def metrics(request: Request) -> Response:
-    if any(name in request.headers for name in PROXY_HEADERS):
-        raise NotFound("not found")
-    settings = getattr(request.app.state, "settings", None)
-    if settings is not None and settings.metrics_port is not None:
-        raise NotFound("not found")  # served on MOZAIKS_METRICS_PORT only
-    registry: Metrics = request.app.state.metrics
-    body, content_type = registry.render()
-    return Response(content=body, media_type=content_type)
+def metrics_router(registry: Metrics, *, metrics_port: int | None = None) -> APIRouter:
+    """The route for this app's registry (it is there before the lifespan starts, and /metrics
+    needs nothing the lifespan opens)."""
+    router = APIRouter(tags=["metrics"])
+
+    @router.get("/metrics", include_in_schema=False)
+    async def metrics(request: Request) -> Response:
+        if any(name in request.headers for name in PROXY_HEADERS):
+            raise NotFound("not found")
+        if metrics_port is not None:
+            raise NotFound("not found")  # served on MOZAIKS_METRICS_PORT only
+        body, content_type = registry.render()
+        return Response(content=body, media_type=content_type)
+
+    return router

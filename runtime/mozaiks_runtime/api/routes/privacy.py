@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from mozaiks_runtime.api.deps import IdentityDep, StoreDep
+from mozaiks_runtime.api.deps import IdentityDep, RuntimeDep, StoreDep
 from mozaiks_runtime.chats.deletion import ChatDeleter
 from mozaiks_runtime.errors import Forbidden
 from mozaiks_runtime.storage.base import ErasureAudit
@@ -25,14 +25,12 @@ HASH_OF = (
 )
 
 
-def _deleter(request: Request) -> ChatDeleter:
-    deleter: ChatDeleter = request.app.state.deleter
-    return deleter
+def _deleter(runtime: RuntimeDep) -> ChatDeleter:
+    return runtime.deleter
 
 
-def _eraser(request: Request) -> UserEraser:
-    eraser: UserEraser = request.app.state.eraser
-    return eraser
+def _eraser(runtime: RuntimeDep) -> UserEraser:
+    return runtime.eraser
 
 
 DeleterDep = Annotated[ChatDeleter, Depends(_deleter)]

@@ -6,8 +6,9 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from mozaiks_runtime.api.deps import IdentityDep, RegistryDep, ServiceDep, SettingsDep, authenticate
+from mozaiks_runtime.api.deps import IdentityDep, RegistryDep, RuntimeDep, ServiceDep
 from mozaiks_runtime.api.schemas import Eligibility
+from mozaiks_runtime.auth.authenticate import authenticate
 from mozaiks_runtime.auth.bearer import bearer_from_header
 from mozaiks_runtime.auth.entitlements import entitled
 from mozaiks_runtime.auth.identity import Identity
@@ -34,7 +35,7 @@ def visible_catalog(
 
 @router.get("")
 async def catalog(
-    request: Request, settings: SettingsDep, registry: RegistryDep
+    request: Request, runtime: RuntimeDep, registry: RegistryDep
 ) -> dict[str, dict[str, Any]]:
     """The workflows this tenant serves that the caller may run, keyed by name: public
     descriptions only (no system prompts, tool internals or secrets). Without a token: only
@@ -43,8 +44,8 @@ async def catalog(
     `MOZAIKS_PUBLIC_CATALOG` off."""
     token = bearer_from_header(request.headers.get("authorization"))
     identity = None
-    if token or not settings.public_catalog:
-        identity = await authenticate(settings, request.app.state.verifier, token, dev_user=None)
+    if token or not runtime.settings.public_catalog:
+        identity = await authenticate(runtime.settings, runtime.verifier, token, dev_user=None)
     return visible_catalog(registry, identity)
 
 
@@ -65,9 +66,9 @@ async def eligibility(
 
 @router.get("/{workflow_name}/eligible")
 async def eligible(
-    workflow_name: str, identity: IdentityDep, service: ServiceDep, request: Request
+    workflow_name: str, identity: IdentityDep, service: ServiceDep, runtime: RuntimeDep
 ) -> Eligibility:
     """Whether the caller may start this workflow now: it exists (else 404), the token's claims
     satisfy its `access` rules (else `reason: NOT_ENTITLED`) and the budgets have tokens left
     (else `reason: BUDGET_EXCEEDED`)."""
-    return await eligibility(identity, workflow_name, service, request.app.state.budget)
+    return await eligibility(identity, workflow_name, service, runtime.budget)
