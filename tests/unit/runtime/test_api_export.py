@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mozaiks_runtime.api.export import main, openapi_document, stale_files
+from mozaiks_runtime.apidocs import main, openapi_document, stale_files
 
 pytestmark = pytest.mark.unit
 
@@ -15,7 +15,7 @@ DOCS = Path(__file__).resolve().parents[3] / "docs" / "api"
 
 def test_committed_documents_are_current() -> None:
     stale = stale_files(DOCS)
-    assert not stale, f"stale: {stale}; run `python -m mozaiks_runtime.api.export`"
+    assert not stale, f"stale: {stale}; run `python -m mozaiks_runtime.apidocs`"
 
 
 def test_check_detects_a_changed_and_an_orphaned_file(tmp_path: Path) -> None:

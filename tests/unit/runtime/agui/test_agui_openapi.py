@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mozaiks_runtime.api.export import openapi_document
+from mozaiks_runtime.apidocs import openapi_document
 
 pytestmark = pytest.mark.unit
 

@@ -1,9 +1,10 @@
-"""`python -m mozaiks_runtime.api.export [--check] [--out docs/api]`: publish the wire contract.
+"""`python -m mozaiks_runtime.apidocs [--check] [--out docs/api]`: publish the wire contract.
 
 Writes `openapi.json` (from create_app) and `events/*.json` (the WebSocket messages, from
 ws/messages.py). With `--check` it writes nothing and exits 1 when the committed files differ
 from what the code produces, naming each stale file. The documents come from fixed settings (not
-the environment), so every machine exports the same bytes.
+the environment), so every machine exports the same bytes. It sits beside app.py, not in api/:
+it builds the whole app, routes and sockets included.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def stale_files(out: Path) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m mozaiks_runtime.api.export")
+    parser = argparse.ArgumentParser(prog="python -m mozaiks_runtime.apidocs")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--check", action="store_true", help="fail when the files are stale")
     args = parser.parse_args(argv)
@@ -62,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         for rel in stale:
             sys.stderr.write(f"stale: {args.out / rel}\n")
         if stale:
-            sys.stderr.write("run: python -m mozaiks_runtime.api.export\n")
+            sys.stderr.write("run: python -m mozaiks_runtime.apidocs\n")
         return 1 if stale else 0
     for path in export(args.out):
         sys.stdout.write(f"wrote {path}\n")
