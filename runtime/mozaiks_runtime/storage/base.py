@@ -1,6 +1,7 @@
 """The Store protocol and the records it keeps. Imports no database driver.
 
-Both adapters (sqlite.py, mongo.py) implement exactly this, and tests/contract/ holds them to it.
+Both adapters (sqlite/store.py, mongo/store.py) implement exactly this, and tests/contract/ holds
+them to it.
 Every method is scoped by `app_id`: one tenant's runtime never reads another tenant's rows even
 when two tenants share a database by mistake.
 

@@ -1,6 +1,6 @@
 # SQL text is built only from this module's constants; every value is a bound parameter.
 # ruff: noqa: S608
-"""The embedded store's tables and the SQL helpers its methods share (storage/sqlite.py)."""
+"""The embedded store's tables and the SQL helpers its methods share (storage/sqlite/store.py)."""
 
 from __future__ import annotations
 
@@ -173,7 +173,7 @@ def pending_row(row: Sequence[Any]) -> PendingRequest:
     return rows.pending_from(dict(zip(PENDING_COLUMNS.split(", "), row, strict=True)))
 
 
-# Webhook outbox (storage/sqlite.py: "Webhook outbox")
+# Webhook outbox (storage/sqlite/store.py: "Webhook outbox")
 
 OUTBOX_SCHEMA = """
 CREATE TABLE IF NOT EXISTS webhook_outbox (
