@@ -22,6 +22,7 @@ from typing import Any, Literal, Protocol
 
 from mozaiks_runtime import jsontext
 from mozaiks_runtime.errors import BadRequest
+from mozaiks_runtime.refs import ChatRef
 
 ChatStatus = Literal["created", "running", "waiting", "idle", "completed", "failed"]
 # created: nothing ran yet; running: a run holds the lease; waiting: a run waits for the user;
@@ -63,6 +64,10 @@ class ChatRecord:
     last_agent: str | None = None
     context: Mapping[str, Any] = field(default_factory=dict)
     total_tokens: int = 0
+
+    @property
+    def ref(self) -> ChatRef:
+        return ChatRef(self.app_id, self.chat_id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ from mozaiks_runtime.auth.mint import mint_token
 from mozaiks_runtime.cli import server_options
 from mozaiks_runtime.config import Settings
 from mozaiks_runtime.lifespan import RunnerFactory
+from mozaiks_runtime.refs import ChatRef
 from tests.integration.runtime.client import ChatSocket
 from tests.integration.runtime.scripted import ScriptedRunner
 
@@ -86,7 +87,7 @@ class Runtime:
 
     async def wait_idle(self, chat_id: str) -> None:
         """Until this process has no run for the chat (the run task ended)."""
-        await self.app.state.runs.wait((APP, chat_id))
+        await self.app.state.runs.wait(ChatRef(APP, chat_id))
 
 
 @contextlib.asynccontextmanager
