@@ -84,7 +84,7 @@ async def fill(
         return
     from pymongo import AsyncMongoClient
 
-    from mozaiks_runtime.storage.mongo_docs import chat_doc, event_doc, usage_doc
+    from mozaiks_runtime.storage.mongo.docs import chat_doc, event_doc, usage_doc
 
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(args.mongo_uri, tz_aware=True)
     db = client[workdir.name]

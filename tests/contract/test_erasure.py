@@ -8,7 +8,6 @@ from datetime import timedelta
 
 import pytest
 
-from mozaiks_runtime.storage import mongo_erasure
 from mozaiks_runtime.storage.base import (
     ERASED_USER,
     ChatRecord,
@@ -21,6 +20,7 @@ from mozaiks_runtime.storage.base import (
     utcnow,
 )
 from mozaiks_runtime.storage.mongo import MongoStore
+from mozaiks_runtime.storage.mongo import erasure as mongo_erasure
 
 pytestmark = pytest.mark.contract
 

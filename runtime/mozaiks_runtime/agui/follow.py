@@ -39,7 +39,7 @@ class LogFollower:
         hwm = after
         last_out = time.monotonic()
         while True:
-            with self._hub.subscribe((chat.app_id, chat.chat_id)) as subscriber:
+            with self._hub.subscribe(chat.ref) as subscriber:
                 while not subscriber.overflowed:
                     page = await self._service.events_after(chat, hwm, PAGE)
                     for event in page:

@@ -135,14 +135,14 @@ class ChatDeleter:
 
     def close_sockets(self, chat: ChatRecord) -> None:
         """Tell this replica's sockets on the chat, which then close with 4410."""
-        self._hub.publish((chat.app_id, chat.chat_id), deleted_frame(chat.chat_id))
+        self._hub.publish(chat.ref, deleted_frame(chat.chat_id))
 
     async def _stop(self, chat: ChatRecord, lease: RunLease, by: str) -> None:
         """Stop the run holding the chat (here, or on another replica through the inbox) and
         take the lease it frees; RunInProgress when it does not end in time."""
         stop = Stop(by=by, reason="the chat is being deleted")
         await self._runs.request_stop(chat, stop)
-        await self._runs.wait((chat.app_id, chat.chat_id))
+        await self._runs.wait(chat.ref)
         try:
             async with asyncio.timeout(STOP_WAIT_SECONDS):
                 while True:  # polled: the lease may be freed by another replica

@@ -16,14 +16,13 @@ from collections import deque
 from types import TracebackType
 
 from mozaiks_runtime.chats.events import Frame
-
-ChatKey = tuple[str, str]  # (app_id, chat_id)
+from mozaiks_runtime.refs import ChatRef
 
 
 class Subscriber:
     __slots__ = ("_frames", "_hub", "_key", "_maxsize", "_waiter", "overflowed")
 
-    def __init__(self, hub: Hub, key: ChatKey, maxsize: int) -> None:
+    def __init__(self, hub: Hub, key: ChatRef, maxsize: int) -> None:
         self._hub = hub
         self._key = key
         self._maxsize = maxsize
@@ -75,15 +74,15 @@ class Subscriber:
 class Hub:
     def __init__(self, queue_size: int = 1024) -> None:
         self._queue_size = queue_size
-        self._subscribers: dict[ChatKey, set[Subscriber]] = {}
+        self._subscribers: dict[ChatRef, set[Subscriber]] = {}
 
-    def subscribe(self, key: ChatKey) -> Subscriber:
+    def subscribe(self, key: ChatRef) -> Subscriber:
         """A new subscriber of the chat; use it as a context manager to unsubscribe."""
         subscriber = Subscriber(self, key, self._queue_size)
         self._subscribers.setdefault(key, set()).add(subscriber)
         return subscriber
 
-    def unsubscribe(self, key: ChatKey, subscriber: Subscriber) -> None:
+    def unsubscribe(self, key: ChatRef, subscriber: Subscriber) -> None:
         subscribers = self._subscribers.get(key)
         if subscribers is None:
             return
@@ -91,12 +90,12 @@ class Hub:
         if not subscribers:
             del self._subscribers[key]
 
-    def publish(self, key: ChatKey, frame: Frame) -> None:
+    def publish(self, key: ChatRef, frame: Frame) -> None:
         """Queue the frame for every subscriber of the chat; never blocks."""
         for subscriber in tuple(self._subscribers.get(key, ())):
             if not subscriber.offer(frame):
                 subscriber.overflowed = True
                 self.unsubscribe(key, subscriber)
 
-    def subscriber_count(self, key: ChatKey) -> int:
+    def subscriber_count(self, key: ChatRef) -> int:
         return len(self._subscribers.get(key, ()))

@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 
 from mozaiks_runtime.chats.events import Frame, stored_frame
 from mozaiks_runtime.chats.hub import Hub
+from mozaiks_runtime.refs import ChatRef
 from mozaiks_runtime.storage.base import NewEvent, Store, StoredEvent, utcnow
 
 log = logging.getLogger(__name__)
-ChatKey = tuple[str, str]
 StoredObserver = Callable[[Sequence[StoredEvent]], Awaitable[None]]
 MAX_BATCH = 500  # events per write
 BACKLOG = 16  # queued events per chat before `emit` waits for the disk
@@ -65,38 +65,35 @@ class Journal:
         # Metrics: seconds from the creation of the oldest event of each stored batch to its
         # publication (once per batch, not per event: this is the hot path).
         self._on_published = on_published
-        self._chats: dict[ChatKey, _ChatQueue] = {}
+        self._chats: dict[ChatRef, _ChatQueue] = {}
 
-    async def append(
-        self, app_id: str, chat_id: str, events: Sequence[NewEvent]
-    ) -> list[StoredEvent]:
+    async def append(self, chat: ChatRef, events: Sequence[NewEvent]) -> list[StoredEvent]:
         """Queue the events and wait until they (and everything queued before) are stored and
         published. Raises what the store raised."""
         loop = asyncio.get_running_loop()
         items = [_Item(e, None, loop.create_future()) for e in events]
-        self._submit((app_id, chat_id), items)
+        self._submit(chat, items)
         stored = await asyncio.gather(*(item.done for item in items if item.done is not None))
         return [s for s in stored if s is not None]
 
-    async def emit(self, app_id: str, chat_id: str, event: NewEvent) -> None:
+    async def emit(self, chat: ChatRef, event: NewEvent) -> None:
         """Queue one event; waits only while the chat's backlog is long (backpressure)."""
-        key = (app_id, chat_id)
         item = _Item(event)
-        queue = self._submit(key, [item])
+        queue = self._submit(chat, [item])
         if len(queue.items) >= self._backlog:
             item.done = asyncio.get_running_loop().create_future()
             await item.done
 
-    def publish(self, app_id: str, chat_id: str, frame: Frame) -> None:
+    def publish(self, chat: ChatRef, frame: Frame) -> None:
         """Fan out a transient frame (not stored, no seq) after the events queued before it."""
-        self._submit((app_id, chat_id), [_Item(None, frame)])
+        self._submit(chat, [_Item(None, frame)])
 
     async def close(self) -> None:
         """Let queued events reach the store (call before closing it)."""
         drains = [q.drain for q in self._chats.values() if q.drain is not None]
         await asyncio.gather(*drains, return_exceptions=True)
 
-    def _submit(self, key: ChatKey, items: list[_Item]) -> _ChatQueue:
+    def _submit(self, key: ChatRef, items: list[_Item]) -> _ChatQueue:
         queue = self._chats.get(key)
         if queue is None:
             queue = self._chats[key] = _ChatQueue()
@@ -105,10 +102,12 @@ class Journal:
             raise failure
         queue.items.extend(items)
         if queue.drain is None:
-            queue.drain = asyncio.create_task(self._drain(key, queue), name=f"journal:{key[1]}")
+            queue.drain = asyncio.create_task(
+                self._drain(key, queue), name=f"journal:{key.chat_id}"
+            )
         return queue
 
-    async def _drain(self, key: ChatKey, queue: _ChatQueue) -> None:
+    async def _drain(self, key: ChatRef, queue: _ChatQueue) -> None:
         try:
             while queue.items:
                 batch = _leading_run(queue.items)
@@ -120,7 +119,9 @@ class Journal:
                     continue
                 try:
                     stored = await self._store.append_events(
-                        key[0], key[1], [item.event for item in batch if item.event is not None]
+                        key.app_id,
+                        key.chat_id,
+                        [item.event for item in batch if item.event is not None],
                     )
                 except Exception as exc:
                     self._fail(queue, batch, exc)

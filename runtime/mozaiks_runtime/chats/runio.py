@@ -13,6 +13,7 @@ from mozaiks_runtime.chats.journal import Journal
 from mozaiks_runtime.chats.pending import PendingRequests
 from mozaiks_runtime.engine.base import EngineEvent, ModelUsage
 from mozaiks_runtime.errors import InputTimeout
+from mozaiks_runtime.refs import ChatRef
 from mozaiks_runtime.storage.base import ChatStatus, NewEvent, UsageRecord
 from mozaiks_runtime.usage.accounting import RunUsage, usage_delta_data
 
@@ -50,21 +51,24 @@ class ChatRunIO:
     set_status: Callable[[ChatStatus], Awaitable[None]]
     add_tokens: Callable[[int], Awaitable[None]]
     tally: RunUsage = field(default_factory=RunUsage)  # this run's calls, for usage_summary
+    ref: ChatRef = field(init=False)  # built once: the journal's key for every event of the run
+
+    def __post_init__(self) -> None:
+        self.ref = ChatRef(self.scope.app_id, self.scope.chat_id)
 
     async def _append(self, *new: NewEvent) -> None:
-        await self.ports.journal.append(self.scope.app_id, self.scope.chat_id, new)
+        await self.ports.journal.append(self.ref, new)
 
     async def emit(self, event: EngineEvent) -> None:
-        scope = self.scope
         if isinstance(event, ModelUsage):
-            await self.ports.journal.emit(scope.app_id, scope.chat_id, await self._account(event))
+            await self.ports.journal.emit(self.ref, await self._account(event))
             return
-        out = events.from_engine(event, scope)
+        out = events.from_engine(event, self.scope)
         if isinstance(out, Frame):
-            self.ports.journal.publish(scope.app_id, scope.chat_id, out)
+            self.ports.journal.publish(self.ref, out)
         else:
             # Queued, not awaited: the run goes on while the journal stores and sends in order.
-            await self.ports.journal.emit(scope.app_id, scope.chat_id, out)
+            await self.ports.journal.emit(self.ref, out)
 
     async def _account(self, usage: ModelUsage) -> NewEvent:
         """Record the call (the accountant also counts it in the metrics) and describe it."""

@@ -29,6 +29,7 @@ from mozaiks_runtime.errors import (
 )
 from mozaiks_runtime.logs import chat_context
 from mozaiks_runtime.metrics import Metrics
+from mozaiks_runtime.refs import ChatRef
 from mozaiks_runtime.storage.base import (
     ACTIVE_STATUSES,
     ChatRecord,
@@ -42,7 +43,6 @@ if TYPE_CHECKING:
     from mozaiks_runtime.tracing.otel import Tracing
 
 log = logging.getLogger(__name__)
-ChatKey = tuple[str, str]
 HISTORY_PAGE = 1000
 CANCELLED = ("cancelled", "RUN_CANCELLED", "the run was cancelled")  # _run's "a user stopped it"
 
@@ -94,19 +94,19 @@ class RunManager:
         self._run_timeout = run_timeout_seconds
         self._metrics = metrics
         self._tracing = tracing  # None: off, and no span is built
-        self._tasks: dict[ChatKey, asyncio.Task[None]] = {}
-        self._holding: set[ChatKey] = set()
+        self._tasks: dict[ChatRef, asyncio.Task[None]] = {}
+        self._holding: set[ChatRef] = set()
         self._all: set[asyncio.Task[None]] = set()  # with runs that are only tidying up
         # The engine's part of each executing run, cancelled alone by a user's stop (the run's
         # own task then writes the end of the run), and who asked for each stop and why.
-        self._engines: dict[ChatKey, asyncio.Task[RunOutcome]] = {}
-        self._stops: dict[ChatKey, Stop] = {}
+        self._engines: dict[ChatRef, asyncio.Task[RunOutcome]] = {}
+        self._stops: dict[ChatRef, Stop] = {}
 
-    def held(self) -> list[ChatKey]:
+    def held(self) -> list[ChatRef]:
         """The chats whose runs this process executes now."""
         return list(self._holding)
 
-    def cancel(self, key: ChatKey, stop: Stop) -> bool:
+    def cancel(self, key: ChatRef, stop: Stop) -> bool:
         """Stop the chat's run if this process executes it (False otherwise). The engine is
         cancelled where it waits (an in-flight model request is abandoned; a tool already
         running in a worker thread finishes, its result unused); the run then ends with
@@ -146,19 +146,19 @@ class RunManager:
 
     async def record(self, chat: ChatRecord, new: Sequence[NewEvent]) -> None:
         """Persist and publish events of a chat between runs (e.g. its workflow upgrade)."""
-        await self._ports.journal.append(chat.app_id, chat.chat_id, new)
+        await self._ports.journal.append(chat.ref, new)
 
-    def is_running(self, key: ChatKey) -> bool:
+    def is_running(self, key: ChatRef) -> bool:
         """A run of the chat is in this process (executing, or waiting for the lease)."""
         return key in self._tasks
 
-    def holds(self, key: ChatKey) -> bool:
+    def holds(self, key: ChatRef) -> bool:
         """This process holds the chat's lease and executes its run."""
         return key in self._holding
 
     def start(self, plan: RunPlan) -> bool:
         """Start a run unless this process already runs the chat (then False)."""
-        key = (plan.chat.app_id, plan.chat.chat_id)
+        key = plan.chat.ref
         if key in self._tasks:
             return False
         task = asyncio.create_task(self._guarded(plan), name=f"run:{plan.chat.chat_id}")
@@ -168,13 +168,13 @@ class RunManager:
         task.add_done_callback(lambda done: self._free(key, done))
         return True
 
-    def _free(self, key: ChatKey, task: asyncio.Task[None]) -> None:
+    def _free(self, key: ChatRef, task: asyncio.Task[None]) -> None:
         """The chat may take its next run (only if `task` is still the chat's run)."""
         if self._tasks.get(key) is task:
             del self._tasks[key]
             self._holding.discard(key)
 
-    async def wait(self, key: ChatKey) -> None:
+    async def wait(self, key: ChatRef) -> None:
         """Until the chat's run (if any) ends; for tests and draining."""
         task = self._tasks.get(key)
         if task is not None:
@@ -215,7 +215,7 @@ class RunManager:
                             return
                         plan = queued
                     await self._drop_stale_stops(chat)
-                    self._holding.add((chat.app_id, chat.chat_id))
+                    self._holding.add(chat.ref)
                     workflow = await self._execute(plan, task)
                 # Messages queued while it ran start the next run (after the lease is free, so
                 # that a message pushed as this run ended is seen here or by its sender).
@@ -255,10 +255,9 @@ class RunManager:
         """Stop the chat's run wherever it executes: here at once, on another live replica
         through the chat's inbox (its holder reads stops every second). False when no process
         holds the chat's lease (no run goes on, or nobody executes it)."""
-        key = (chat.app_id, chat.chat_id)
-        if self.cancel(key, stop):
+        if self.cancel(chat.ref, stop):
             return True
-        if not await self._store.held_leases([lease_name(*key)]):
+        if not await self._store.held_leases([lease_name(chat.app_id, chat.chat_id)]):
             return False
         await self._store.push_inbox(chat.app_id, chat.chat_id, "stop", stop.fields())
         return True
@@ -310,7 +309,7 @@ class RunManager:
             )
         agent = resume_agent or workflow.start_agent
         opening.append(NewEvent(events.RUN_START, {"agent": agent}))
-        await journal.append(chat.app_id, chat.chat_id, opening)
+        await journal.append(chat.ref, opening)
         self._count_run(plan, "started")
 
         async def set_status(status: ChatStatus) -> None:
@@ -334,10 +333,10 @@ class RunManager:
             outcome, failure = await self._run(request, io)
         else:
             outcome, failure = await self._traced_run(self._tracing, plan, workflow, request, io)
-        stop = self._stops.pop((chat.app_id, chat.chat_id), None)
+        stop = self._stops.pop(chat.ref, None)
         if failure is CANCELLED and stop is not None:
             await self._end_cancelled(chat, io, stop, agent)
-            self._free((chat.app_id, chat.chat_id), task)
+            self._free(chat.ref, task)
             self._count_run(plan, "cancelled")
             return workflow
         status = outcome.status if failure is None else failure[0]
@@ -365,8 +364,8 @@ class RunManager:
             last_agent=outcome.last_agent,
             context=outcome.context if failure is None else None,
         )
-        await journal.append(chat.app_id, chat.chat_id, tail)
-        self._free((chat.app_id, chat.chat_id), task)
+        await journal.append(chat.ref, tail)
+        self._free(chat.ref, task)
         self._count_run(plan, status)
         return workflow
 
@@ -380,7 +379,7 @@ class RunManager:
             NewEvent(events.USAGE_SUMMARY, summary),
             NewEvent(events.RUN_CANCELLED, events.cancelled_data(**stop.fields(), agent=agent)),
         ]
-        await self._ports.journal.append(chat.app_id, chat.chat_id, tail)
+        await self._ports.journal.append(chat.ref, tail)
 
     async def _traced_run(
         self,
@@ -415,8 +414,8 @@ class RunManager:
         Cancellation of the run's own task (shutdown, lost lease, timeout) propagates: the chat
         stays resumable; a user's stop cancels only the engine and gives `cancelled`."""
         stopped = RunOutcome(status="stopped")
-        key = (request.app_id, request.chat_id)
-        engine = asyncio.create_task(self._runner.run(request, io), name=f"engine:{key[1]}")
+        key = io.ref
+        engine = asyncio.create_task(self._runner.run(request, io), name=f"engine:{key.chat_id}")
         self._engines[key] = engine
         if key in self._stops:  # stopped before the engine started
             engine.cancel()

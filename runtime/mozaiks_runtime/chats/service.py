@@ -101,12 +101,12 @@ class ChatService:
 
     def runs_here(self, chat: ChatRecord) -> bool:
         """Whether this process runs the chat now (its events then arrive through the hub)."""
-        return self._runs.holds((chat.app_id, chat.chat_id))
+        return self._runs.holds(chat.ref)
 
     def run_pending_here(self, chat: ChatRecord) -> bool:
         """Whether a run of the chat is in this process: executing, or about to (it waits for
         the chat's lease); it then writes its end before this turns False."""
-        return self._runs.is_running((chat.app_id, chat.chat_id))
+        return self._runs.is_running(chat.ref)
 
     async def exists(self, chat: ChatRecord) -> bool:
         """Whether the chat is still in the store (a socket's check for a deletion elsewhere)."""
@@ -154,7 +154,7 @@ class ChatService:
         (a repeated cancel is not an error). NoActiveRun (409) when no run goes on. A run on
         another live replica gets the stop through the store and ends within a second or two."""
         chat = await self.get_chat(identity, chat_id)
-        key = (chat.app_id, chat.chat_id)
+        key = chat.ref
         stop = Stop(by=identity.user_id, reason=reason or "cancelled by the user")
         if self._runs.cancel(key, stop):
             await self._runs.wait(key)  # until the run has written its end
@@ -191,7 +191,7 @@ class ChatService:
         current = self._pinned.current(chat.workflow_name)
         if current.version == chat.workflow_version:
             return chat, None
-        if self._runs.is_running((chat.app_id, chat.chat_id)) or chat.status in ACTIVE_STATUSES:
+        if self._runs.is_running(chat.ref) or chat.status in ACTIVE_STATUSES:
             raise Conflict("a run is going; upgrade the chat when it ends")
         await self._pinned.pin(chat.app_id, current)
         moved = await self._store.update_chat(
@@ -265,7 +265,7 @@ class ChatService:
         a dead process left behind (unless it waits for the user, whose answer resumes it).
         `seen_seq`: the chat's last seq as the socket just read it, if it did. `trace_parent`
         (here and below): the W3C traceparent whose trace the run continues, if any."""
-        key = (chat.app_id, chat.chat_id)
+        key = chat.ref
         if self._runs.is_running(key):
             return
         workflow = await self.workflow_of(chat)
@@ -314,7 +314,7 @@ class ChatService:
             if not waiting:
                 await self._continue_after_restart(chat, request, text, trace_parent)
             return None
-        key = (chat.app_id, chat.chat_id)
+        key = chat.ref
         fresh = await self.get_chat(identity, chat.chat_id)
         workflow = await self.workflow_of(fresh)
         here = self._runs.is_running(key)
@@ -347,7 +347,7 @@ class ChatService:
         if trace_parent is not None:
             payload["traceparent"] = trace_parent
         item = await self._store.push_inbox(chat.app_id, chat.chat_id, "message", payload)
-        key = (chat.app_id, chat.chat_id)
+        key = chat.ref
         if policy == "interrupt":
             stop = Stop(by=identity.user_id, reason="interrupted by a new message")
             await self._runs.request_stop(chat, stop)

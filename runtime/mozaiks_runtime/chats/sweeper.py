@@ -9,6 +9,7 @@ import logging
 from mozaiks_runtime.chats.lease import lease_name
 from mozaiks_runtime.chats.pending import PendingRequests
 from mozaiks_runtime.chats.runs import RunManager, RunPlan, Stop
+from mozaiks_runtime.refs import ChatRef
 from mozaiks_runtime.storage.base import ACTIVE_STATUSES, Store
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,7 @@ class RunSweeper:
         candidates = [
             chat
             for chat in await self._store.chats_in_status(self._app_id, ACTIVE_STATUSES)
-            if not self._runs.is_running((chat.app_id, chat.chat_id))
+            if not self._runs.is_running(chat.ref)
         ]
         if not candidates:
             return 0
@@ -70,11 +71,11 @@ class RunSweeper:
 
     async def relay_stops(self) -> None:
         """Apply the stops other replicas left for the runs this process executes."""
-        held = [chat_id for app_id, chat_id in self._runs.held() if app_id == self._app_id]
+        held = [ref.chat_id for ref in self._runs.held() if ref.app_id == self._app_id]
         if not held:
             return
         for item in await self._store.list_inbox(self._app_id, held, "stop"):
             if await self._store.remove_inbox(self._app_id, item.chat_id, item.n):
                 payload = item.payload
                 stop = Stop(by=str(payload.get("by", "")), reason=str(payload.get("reason", "")))
-                self._runs.cancel((self._app_id, item.chat_id), stop)
+                self._runs.cancel(ChatRef(self._app_id, item.chat_id), stop)

@@ -4,7 +4,7 @@ Pure where it can be: `transition_graph`, `project_history` and `round_packet` t
 and return AG2 data. `ToolPlugins` loads the Python tools deployments register under the
 entry-point group `mozaiks.tools` (once per process; a plugin is a function, sync or async, or an
 `ag2` `FunctionTool`; it may take `context: ag2.Context` to read or set context variables).
-UI and human-input tools are built per run in `run.py`, because they talk to that run's `RunIO`.
+UI and human-input tools are built per run in `tools.py`, because they talk to that run's `RunIO`.
 
 Hand-offs map onto AG2's `TransitionGraph` vocabulary. Hand-offs are per agent, so two
 conditions are added that also check who spoke (AG2's `ToolCalled`/`ContextEquals` do not):

@@ -12,48 +12,33 @@ How a run goes:
 2. Each turn is one `Agent.run` on a fresh `MemoryStream`, seeded with the conversation as that
    agent sees it (`build.project_history`). We subscribe to the stream before the turn starts,
    so events are translated (`translate.py`) and emitted in the order they happen.
-3. A middleware calls `RunIO.before_model_call` before every model call (raising stops the run)
-   and times the call; AG2's `UsageEvent` becomes our `ModelUsage`.
+3. A middleware (`gate.py`) calls `RunIO.before_model_call` before every model call (raising
+   stops the run) and times the call; AG2's `UsageEvent` becomes our `ModelUsage`.
 4. Human input goes through AG2's `Context.input` → the agent's `hitl_hook` → `RunIO.request_input`;
-   a UI tool calls `RunIO.request_ui_tool`. Every wait has a timeout. A domain error raised by
-   RunIO inside a tool (`InputTimeout`, `BudgetExceeded`, ...) ends the run with that error:
-   AG2 would otherwise hand any tool exception to the model as a tool error.
+   a UI tool calls `RunIO.request_ui_tool` (tools are built in `tools.py`). Every wait has a
+   timeout. A domain error raised by RunIO inside a tool (`InputTimeout`, `BudgetExceeded`, ...)
+   ends the run with that error: AG2 would otherwise hand any tool exception to the model as a
+   tool error.
 5. MCP tools (`mcp.py`) are listed once, when the run starts (a server that cannot serve the run
    fails it there); afterwards they are tools like the others, whose failures the model reads.
+6. An agent with a structured output answers in JSON checked against its schema
+   (`structured.py`); the parsed object goes into the context under the output's name.
 
 Nothing is shared between runs except read-only things (the plugin cache, the HTTP pool).
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
 import logging
-import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
-from contextlib import AsyncExitStack, ExitStack
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
-from ag2 import Agent, Context, Middleware
-from ag2.events import (
-    BaseEvent,
-    Field,
-    HumanInputRequest,
-    ToolCallEvent,
-    ToolErrorEvent,
-    ToolResultEvent,
-)
-from ag2.exceptions import HumanInputError, HumanInputFailedError, HumanInputTimeoutError
-from ag2.middleware import BaseMiddleware
-from ag2.middleware.base import LLMCall, ToolExecution, ToolResultType
+from ag2 import Agent, Middleware
+from ag2.events import BaseEvent, HumanInputRequest, ToolCallEvent
+from ag2.exceptions import HumanInputFailedError, HumanInputTimeoutError
 from ag2.network import WorkflowAdapter, WorkflowState
-from ag2.response import ResponseProto
 from ag2.stream import MemoryStream
-from ag2.tools.final.function_tool import FunctionDefinition, FunctionToolSchema
-from ag2.tools.tool import Tool
-from fast_depends import Provider
-from jsonschema import Draft202012Validator
 
 from mozaiks_runtime.engine import build, mcp
 from mozaiks_runtime.engine.base import (
@@ -64,46 +49,26 @@ from mozaiks_runtime.engine.base import (
     SpeakerSelected,
     TextMessage,
 )
+from mozaiks_runtime.engine.gate import ModelGate, TurnRecord
 from mozaiks_runtime.engine.llm import LLMSettings, ModelConfigs
+from mozaiks_runtime.engine.structured import json_object, response_schema
+from mozaiks_runtime.engine.tools import Aborted, RunTools
 from mozaiks_runtime.engine.traced import Traced
 from mozaiks_runtime.engine.translate import TurnTranslator, TurnView
 from mozaiks_runtime.errors import EngineFailed, InputTimeout, MozaiksError
 from mozaiks_runtime.workflows.model import (
     AgentDefinition,
     HumanInputTool,
-    PythonTool,
-    StructuredOutput,
     UITool,
     WorkflowDefinition,
 )
 
 if TYPE_CHECKING:
-    from ag2.events import Condition, ModelResponse
-    from ag2.tools.final.function_tool import FunctionTool
-
     from mozaiks_runtime.config import Settings
 
 logger = logging.getLogger(__name__)
 
-# A tool's own timeout wins; without one, our backstop sits a little above the chat service's
-# wait so that its timeout (with its `chat.input_timeout` event) normally fires first.
-WAIT_MARGIN_SECONDS = 5.0
 KICKOFF = "Start."
-
-
-class UserInputRequest(HumanInputRequest):
-    """AG2's human-input request, plus whether the answer is a secret."""
-
-    password: bool = Field(default=False, compare=False)
-
-
-class _Aborted(HumanInputError):
-    """Carries a domain error out of a tool. AG2 hands any other tool exception to the model as a
-    tool error; a `HumanInputError` ends the turn, which is what an `InputTimeout` must do."""
-
-    def __init__(self, error: MozaiksError) -> None:
-        super().__init__(error.message)
-        self.error = error
 
 
 @dataclass(slots=True)
@@ -136,13 +101,6 @@ def build_runner(settings: Settings) -> AG2Runner:
     )
 
 
-@dataclass(slots=True)
-class _TurnRecord:
-    texts: list[str] = field(default_factory=list)
-    tools_called: list[str] = field(default_factory=list)
-    model_seconds: float = 0.0
-
-
 class _Run:
     """One run of one chat: all its mutable state lives here and dies with it."""
 
@@ -152,14 +110,21 @@ class _Run:
         self.io = io
         self.workflow: WorkflowDefinition = request.workflow
         self.transcript: list[HistoryMessage] = list(request.history)
-        self.mcp_tools: dict[str, mcp.McpTool] = {}  # listed once, at run start
+        self.tools = RunTools(
+            io=io,
+            plugins=runner.plugins,
+            input_timeout_seconds=runner.input_timeout_seconds,
+            ui_tool_timeout_seconds=runner.ui_tool_timeout_seconds,
+            tool_timeout_seconds=runner.tool_timeout_seconds,
+            mcp_env=runner.mcp_env,
+        )
 
     # ── the loop ────────────────────────────────────────────────────────────
 
     async def execute(self) -> RunOutcome:
         wf, request = self.workflow, self.request
         if wf.mcp_servers:
-            self.mcp_tools = await mcp.discover(wf.mcp_servers, self.runner.mcp_env)
+            self.tools.mcp_tools = await mcp.discover(wf.mcp_servers, self.runner.mcp_env)
         speaker = self._first_speaker()
         graph = build.transition_graph(wf, initial_speaker=speaker)
         adapter = WorkflowAdapter()
@@ -231,14 +196,14 @@ class _Run:
 
     async def _guarded_turn(
         self, agent: AgentDefinition, context: Mapping[str, Any]
-    ) -> tuple[_TurnRecord, dict[str, Any]]:
+    ) -> tuple[TurnRecord, dict[str, Any]]:
         try:
             return await self._turn(agent, context)
-        except _Aborted as exc:
+        except Aborted as exc:
             raise exc.error from None
         except HumanInputFailedError as exc:
             cause = exc.cause
-            if isinstance(cause, _Aborted):
+            if isinstance(cause, Aborted):
                 raise cause.error from None
             if isinstance(cause, MozaiksError):
                 raise cause from None
@@ -261,9 +226,9 @@ class _Run:
 
     async def _turn(
         self, agent_def: AgentDefinition, context: Mapping[str, Any]
-    ) -> tuple[_TurnRecord, dict[str, Any]]:
+    ) -> tuple[TurnRecord, dict[str, Any]]:
         wf, io, configs = self.workflow, self.io, self.runner.llm
-        record = _TurnRecord()
+        record = TurnRecord()
         tools = wf.agent_tools(agent_def)
         view = TurnView(
             agent=agent_def.name,
@@ -291,7 +256,7 @@ class _Run:
             config=configs.for_agent(
                 agent=agent_def.name, model=agent_def.model, temperature=agent_def.temperature
             ),
-            response_schema=_response_schema(agent_def.structured_output),
+            response_schema=response_schema(agent_def.structured_output),
         )
 
         async def ask_user(event: HumanInputRequest) -> str:
@@ -300,7 +265,7 @@ class _Run:
                 agent=agent_def.name, prompt=event.content, password=password
             )
 
-        middleware = [Middleware(_ModelGate, io=io, agent=agent_def.name, record=record)]
+        middleware = [Middleware(ModelGate, io=io, agent=agent_def.name, record=record)]
         if self.request.trace is not None:  # innermost: the span times the model call alone
             provider = "mozaiks.demo" if configs.settings.is_demo else "openai"
             traced = Middleware(
@@ -313,10 +278,7 @@ class _Run:
                 *turn_input,
                 stream=stream,
                 variables=dict(context),
-                tools=[
-                    *(self._tool(agent_def, spec) for spec in tools),
-                    *self._mcp_tools(agent_def),
-                ],
+                tools=self.tools.for_agent(agent_def, tools),
                 middleware=middleware,
                 hitl_hook=ask_user,
             ) as handle:
@@ -326,223 +288,10 @@ class _Run:
 
         after = dict(reply.context.variables)
         if agent_def.structured_output is not None and reply.body:
-            parsed = _json_object(reply.body)
+            parsed = json_object(reply.body)
             if parsed is not None:
                 after[agent_def.structured_output.name] = parsed
         return record, after
-
-    # ── tools ───────────────────────────────────────────────────────────────
-
-    def _tool(self, agent: AgentDefinition, spec: PythonTool | UITool | HumanInputTool) -> Tool:
-        if isinstance(spec, PythonTool):
-            seconds = spec.timeout_seconds or self.runner.tool_timeout_seconds
-            tool: FunctionTool = self.runner.plugins.build(spec)
-            return tool.with_middleware(_tool_timeout(spec.name, seconds))
-        if isinstance(spec, UITool):
-            return _CallbackTool(
-                spec.name,
-                spec.description
-                or f"Show the user a {spec.component_type} and wait for the answer.",
-                spec.parameters,
-                self._ui_tool_handler(agent, spec),
-            )
-        return _CallbackTool(
-            spec.name, spec.description, _human_input_parameters(spec), self._human_handler(spec)
-        )
-
-    def _mcp_tools(self, agent: AgentDefinition) -> list[Tool]:
-        """The agent's MCP tools, with the schemas their servers listed at run start."""
-        tools: list[Tool] = []
-        for name in agent.tools:
-            spec = self.mcp_tools.get(name)
-            if spec is not None:
-                description = spec.description or f"{spec.name} (MCP server {spec.server.name})"
-                handler = _mcp_handler(spec, self.runner.mcp_env)
-                tools.append(_CallbackTool(spec.name, description, spec.parameters, handler))
-        return tools
-
-    def _ui_tool_handler(self, agent: AgentDefinition, spec: UITool) -> _Handler:
-        io = self.io
-        seconds = spec.timeout_seconds or self.runner.ui_tool_timeout_seconds + WAIT_MARGIN_SECONDS
-
-        async def handle(arguments: dict[str, Any], context: Any) -> Any:
-            payload = {**spec.payload, **arguments}
-            try:
-                async with asyncio.timeout(seconds):
-                    answer = await io.request_ui_tool(
-                        agent=agent.name,
-                        tool_name=spec.name,
-                        component_type=spec.component_type,
-                        payload=payload,
-                        display=spec.display,
-                    )
-            except TimeoutError:
-                raise _Aborted(
-                    InputTimeout(f"nobody answered {spec.name} within {seconds:g}s")
-                ) from None
-            except MozaiksError as exc:
-                raise _Aborted(exc) from exc
-            result = dict(answer)
-            if spec.context_key:
-                context.variables[spec.context_key] = result
-            return result
-
-        return handle
-
-    def _human_handler(self, spec: HumanInputTool) -> _Handler:
-        seconds = spec.timeout_seconds or self.runner.input_timeout_seconds + WAIT_MARGIN_SECONDS
-
-        async def handle(arguments: dict[str, Any], context: Any) -> Any:
-            question = str(arguments.get("question") or spec.prompt or "Please answer.")
-            request = UserInputRequest(question, timeout=seconds, password=spec.password)
-            answer: str = await context.ask(request)
-            if spec.context_key:
-                context.variables[spec.context_key] = answer.strip()
-            if spec.password:
-                return "The user answered; the answer is secret and kept out of the conversation."
-            return answer
-
-        return handle
-
-
-_Handler = Callable[[dict[str, Any], Any], Awaitable[Any]]
-
-
-class _CallbackTool(Tool):
-    """A tool whose schema comes from the workflow and whose body is a run-bound coroutine."""
-
-    def __init__(
-        self, name: str, description: str, parameters: Mapping[str, Any], handler: _Handler
-    ) -> None:
-        self.name = name
-        self._handler = handler
-        self.schema = FunctionToolSchema(
-            function=FunctionDefinition(
-                name=name, description=description, parameters=dict(parameters)
-            )
-        )
-
-    async def schemas(self, context: Context) -> list[FunctionToolSchema]:
-        return [self.schema]
-
-    def register(
-        self,
-        stack: ExitStack | AsyncExitStack,
-        context: Context,
-        *,
-        middleware: Iterable[BaseMiddleware] = (),
-    ) -> None:
-        execution: ToolExecution = self._execute
-        for mw in middleware:
-            execution = _wrap(mw, execution)
-
-        turn_context = context
-
-        # The turn's context is captured rather than injected: an injected `Context` parameter
-        # is resolved by fast_depends in a worker thread, a thread hop per call.
-        async def execute(event: ToolCallEvent) -> None:
-            result = await execution(event, turn_context)
-            await turn_context.send(result)
-
-        called = cast("Condition", ToolCallEvent.name == self.name)  # a Condition at runtime
-        stack.enter_context(context.stream.where(called).sub_scope(execute))
-
-    async def _execute(self, event: ToolCallEvent, context: Context) -> ToolResultType:
-        try:
-            result = await self._handler(event.serialized_arguments, context)
-        except HumanInputError:
-            raise  # ends the turn (an unanswered question, or a domain error carried out)
-        except Exception as exc:
-            return ToolErrorEvent.from_call(event, error=exc)
-        return ToolResultEvent.from_call(event, result=result)
-
-
-def _mcp_handler(tool: mcp.McpTool, env: Mapping[str, str]) -> _Handler:
-    async def handle(arguments: dict[str, Any], context: Any) -> Any:
-        return await mcp.call(tool, arguments, env)  # McpToolError: a tool error, the run goes on
-
-    return handle
-
-
-def _wrap(mw: BaseMiddleware, inner: ToolExecution) -> ToolExecution:
-    async def call(event: ToolCallEvent, context: Context) -> ToolResultType:
-        return await mw.on_tool_execution(inner, event, context)
-
-    return call
-
-
-def _tool_timeout(
-    name: str, seconds: float
-) -> Callable[[ToolExecution, ToolCallEvent, Context], Awaitable[ToolResultType]]:
-    async def hook(
-        call_next: ToolExecution, event: ToolCallEvent, context: Context
-    ) -> ToolResultType:
-        try:
-            async with asyncio.timeout(seconds):
-                return await call_next(event, context)
-        except TimeoutError:
-            raise TimeoutError(f"tool {name} took longer than {seconds:g}s") from None
-
-    return hook
-
-
-def _human_input_parameters(spec: HumanInputTool) -> dict[str, Any]:
-    question: dict[str, Any] = {"type": "string", "description": "The question to ask the user."}
-    if spec.prompt:
-        question["default"] = spec.prompt
-    schema: dict[str, Any] = {"type": "object", "properties": {"question": question}}
-    if not spec.prompt:
-        schema["required"] = ["question"]
-    return schema
-
-
-class _ModelGate(BaseMiddleware):
-    """Before every model call: ask the chat whether it may call the model; time the call."""
-
-    def __init__(
-        self, event: BaseEvent, context: Context, *, io: RunIO, agent: str, record: _TurnRecord
-    ) -> None:
-        super().__init__(event, context)
-        self._io = io
-        self._agent = agent
-        self._record = record
-
-    async def on_llm_call(self, call_next: LLMCall, events: Any, context: Context) -> ModelResponse:
-        await self._io.before_model_call(agent=self._agent)
-        started = time.perf_counter()
-        try:
-            return await call_next(events, context)
-        finally:
-            self._record.model_seconds = time.perf_counter() - started
-
-
-class _JsonSchemaResponse(ResponseProto[str]):
-    """Structured output from the workflow's JSON Schema; the reply stays the JSON text."""
-
-    def __init__(self, spec: StructuredOutput) -> None:
-        self.name = spec.name
-        self.description = spec.description or None
-        self.json_schema = dict(spec.schema_)
-        self.system_prompt = None
-        self._validator = Draft202012Validator(self.json_schema)
-
-    async def validate(
-        self, response: str, context: Context, provider: Provider | None = None
-    ) -> str:
-        self._validator.validate(json.loads(response))
-        return response
-
-
-def _response_schema(spec: StructuredOutput | None) -> _JsonSchemaResponse | None:
-    return _JsonSchemaResponse(spec) if spec is not None else None
-
-
-def _json_object(text: str) -> dict[str, Any] | None:
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
 
 
 def _failure(agent: str, exc: BaseException) -> str:

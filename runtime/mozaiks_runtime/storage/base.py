@@ -1,6 +1,7 @@
 """The Store protocol and the records it keeps. Imports no database driver.
 
-Both adapters (sqlite.py, mongo.py) implement exactly this, and tests/contract/ holds them to it.
+Both adapters (sqlite/store.py, mongo/store.py) implement exactly this, and tests/contract/ holds
+them to it.
 Every method is scoped by `app_id`: one tenant's runtime never reads another tenant's rows even
 when two tenants share a database by mistake.
 
@@ -21,6 +22,7 @@ from typing import Any, Literal, Protocol
 
 from mozaiks_runtime import jsontext
 from mozaiks_runtime.errors import BadRequest
+from mozaiks_runtime.refs import ChatRef
 
 ChatStatus = Literal["created", "running", "waiting", "idle", "completed", "failed"]
 # created: nothing ran yet; running: a run holds the lease; waiting: a run waits for the user;
@@ -62,6 +64,10 @@ class ChatRecord:
     last_agent: str | None = None
     context: Mapping[str, Any] = field(default_factory=dict)
     total_tokens: int = 0
+
+    @property
+    def ref(self) -> ChatRef:
+        return ChatRef(self.app_id, self.chat_id)
 
 
 @dataclass(frozen=True, slots=True)

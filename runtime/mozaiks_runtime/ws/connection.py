@@ -190,7 +190,7 @@ class Connection:
     async def _stream(self, chat: ChatRecord, *, greet: bool, after: int | None = None) -> None:
         """Live events of the chat; on hub overflow, subscribe again and catch up by seq."""
         while True:
-            with self.hub.subscribe((chat.app_id, chat.chat_id)) as subscriber:
+            with self.hub.subscribe(chat.ref) as subscriber:
                 if greet:
                     greet = False
                     await self._greet(after)

@@ -24,6 +24,7 @@ from mozaiks_runtime.config import Settings
 from mozaiks_runtime.container import Runtime as Services
 from mozaiks_runtime.container import runtime_of
 from mozaiks_runtime.lifespan import RunnerFactory
+from mozaiks_runtime.refs import ChatRef
 from tests.integration.runtime.client import ChatSocket
 from tests.integration.runtime.scripted import ScriptedRunner
 
@@ -93,7 +94,7 @@ class Runtime:
 
     async def wait_idle(self, chat_id: str) -> None:
         """Until this process has no run for the chat (the run task ended)."""
-        await self.services.runs.wait((APP, chat_id))
+        await self.services.runs.wait(ChatRef(APP, chat_id))
 
 
 @contextlib.asynccontextmanager

@@ -15,6 +15,7 @@ from ag_ui.core import EventType, UserMessage
 
 from mozaiks_runtime.config import Settings
 from mozaiks_runtime.lifespan import default_runner
+from mozaiks_runtime.refs import ChatRef
 from tests.integration.runtime.conftest import APP, WORKFLOWS, Runtime, base_settings, serve
 from tests.support.agui import Thread, of_type, parse_sse, pending, tool_call
 from tests.support.fake_llm import FakeLLM, Reply
@@ -432,7 +433,7 @@ async def test_a_thread_served_by_two_replicas(
         await t.answer(ui, {"ok": True})
         assert t.messages[-1].content == 'Done, Ada: {"ok": true}'
         await a.wait_idle(t.thread_id)
-        assert not b.services.runs.holds((APP, t.thread_id))  # B never ran it
+        assert not b.services.runs.holds(ChatRef(APP, t.thread_id))  # B never ran it
         log = await events_of(a, t.thread_id)
         assert [e["seq"] for e in log] == list(range(1, len(log) + 1))
         assert [e["type"] for e in log].count("chat.run_complete") == 1

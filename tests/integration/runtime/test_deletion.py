@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from mozaiks_runtime.refs import ChatRef
 from mozaiks_runtime.storage.base import ChatRecord, ChatStatus, NewEvent, Store, utcnow
 from tests.integration.runtime.conftest import APP, Runtime, base_settings, serve
 
@@ -214,7 +215,7 @@ async def test_force_delete_through_another_replica(
         )
         assert forced.status_code == 200, forced.text
         assert forced.json()["deleted"]["chats"] == 1
-        assert not a.services.runs.is_running((APP, "c_far"))
+        assert not a.services.runs.is_running(ChatRef(APP, "c_far"))
         code, reason = await sock.closed()
         assert (code, reason) == (4410, "chat deleted")
         assert (await a.http.get("/api/sessions/c_far", headers=a.auth())).status_code == 404

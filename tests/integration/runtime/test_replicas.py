@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from mozaiks_runtime.auth.mint import mint_token
+from mozaiks_runtime.refs import ChatRef
 from tests.integration.runtime.client import ChatSocket
 from tests.integration.runtime.conftest import (
     APP,
@@ -50,7 +51,7 @@ async def test_a_chat_served_by_two_replicas(
         await on_a.until("chat.run_complete")
         await on_b.until("chat.run_complete")
         await a.wait_idle("c_two")
-        assert not b.services.runs.holds((APP, "c_two"))  # B never ran it
+        assert not b.services.runs.holds(ChatRef(APP, "c_two"))  # B never ran it
         assert on_a.seqs() == on_b.seqs() == list(range(1, len(on_a.seqs()) + 1))
         await on_a.close()
         await on_b.close()

@@ -9,9 +9,11 @@ import pytest
 
 from mozaiks_runtime.chats.events import Frame
 from mozaiks_runtime.chats.hub import Hub
+from mozaiks_runtime.refs import ChatRef
 
 pytestmark = pytest.mark.unit
-KEY = ("app", "c1")
+KEY = ChatRef("app", "c1")
+OTHER = ChatRef("app", "c2")
 
 
 def _frame(seq: int) -> Frame:
@@ -20,7 +22,7 @@ def _frame(seq: int) -> Frame:
 
 def test_fan_out_to_every_subscriber_of_the_chat_only() -> None:
     hub = Hub()
-    with hub.subscribe(KEY) as a, hub.subscribe(KEY) as b, hub.subscribe(("app", "c2")) as other:
+    with hub.subscribe(KEY) as a, hub.subscribe(KEY) as b, hub.subscribe(OTHER) as other:
         hub.publish(KEY, _frame(1))
         hub.publish(KEY, _frame(2))
         assert [a.get_nowait().seq for _ in range(2)] == [1, 2]

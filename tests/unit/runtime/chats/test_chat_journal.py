@@ -14,21 +14,23 @@ from mozaiks_runtime.chats.events import transient
 from mozaiks_runtime.chats.hub import Hub
 from mozaiks_runtime.chats.journal import Journal
 from mozaiks_runtime.errors import StorageUnavailable
+from mozaiks_runtime.refs import ChatRef
 from mozaiks_runtime.storage.base import NewEvent, utcnow
 from mozaiks_runtime.storage.sqlite import SqliteStore
 
 pytestmark = pytest.mark.unit
 KEY = ("app", "c1")
+CHAT = ChatRef(*KEY)
 
 
 async def test_emitted_events_are_stored_then_published_in_order(store: SqliteStore) -> None:
     hub = Hub()
     journal = Journal(store, hub)
-    with hub.subscribe(KEY) as sub:
+    with hub.subscribe(CHAT) as sub:
         for n in range(1, 4):
-            await journal.emit(*KEY, NewEvent("chat.text", {"n": n}))
-        journal.publish(*KEY, transient("chat.text_chunk", {"c": "x"}, chat_id="c1"))
-        last = await journal.append(*KEY, [NewEvent("chat.run_complete", {})])
+            await journal.emit(CHAT, NewEvent("chat.text", {"n": n}))
+        journal.publish(CHAT, transient("chat.text_chunk", {"c": "x"}, chat_id="c1"))
+        last = await journal.append(CHAT, [NewEvent("chat.run_complete", {})])
         assert [e.seq for e in last] == [4]
         frames = [sub.get_nowait() for _ in range(5)]
     assert [f.seq for f in frames] == [1, 2, 3, None, 4]
@@ -40,8 +42,8 @@ async def test_emitted_events_are_stored_then_published_in_order(store: SqliteSt
 async def test_a_burst_becomes_few_writes(store: SqliteStore) -> None:
     journal = Journal(store, Hub(), backlog=10_000)
     for n in range(200):
-        await journal.emit(*KEY, NewEvent("chat.text", {"n": n}))
-    await journal.append(*KEY, [])
+        await journal.emit(CHAT, NewEvent("chat.text", {"n": n}))
+    await journal.append(CHAT, [])
     await journal.close()
     assert await store.last_seq(*KEY) == 200
 
@@ -49,7 +51,7 @@ async def test_a_burst_becomes_few_writes(store: SqliteStore) -> None:
 async def test_backpressure_waits_for_the_disk(store: SqliteStore) -> None:
     journal = Journal(store, Hub(), backlog=2)
     for n in range(5):
-        await journal.emit(*KEY, NewEvent("chat.text", {"n": n}))
+        await journal.emit(CHAT, NewEvent("chat.text", {"n": n}))
     # The backlog bound made emit wait: little is left unstored.
     assert await store.last_seq(*KEY) >= 3
     await journal.close()
@@ -59,12 +61,12 @@ async def test_backpressure_waits_for_the_disk(store: SqliteStore) -> None:
 async def test_a_failed_write_reaches_the_run(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "closed.sqlite3")  # never started: every write fails
     journal = Journal(store, Hub())
-    await journal.emit(*KEY, NewEvent("chat.text", {}))
+    await journal.emit(CHAT, NewEvent("chat.text", {}))
     await asyncio.sleep(0.05)
     with pytest.raises(StorageUnavailable):
-        await journal.emit(*KEY, NewEvent("chat.text", {}))
+        await journal.emit(CHAT, NewEvent("chat.text", {}))
     with pytest.raises(StorageUnavailable):
-        await journal.append(*KEY, [NewEvent("chat.text", {})])
+        await journal.append(CHAT, [NewEvent("chat.text", {})])
     await store.close()
 
 
@@ -74,9 +76,9 @@ async def test_each_stored_batch_reports_the_delay_of_its_oldest_event(
     delays: list[float] = []
     journal = Journal(store, Hub(), backlog=10_000, on_published=delays.append)
     old = NewEvent("chat.text", {"n": 0}, timestamp=utcnow() - timedelta(seconds=2))
-    await journal.append(*KEY, [old, NewEvent("chat.text", {"n": 1})])
+    await journal.append(CHAT, [old, NewEvent("chat.text", {"n": 1})])
     assert len(delays) == 1 and 2 <= delays[0] < 10  # one batch, its oldest event
     for n in range(50):
-        await journal.emit(*KEY, NewEvent("chat.text", {"n": n}))
+        await journal.emit(CHAT, NewEvent("chat.text", {"n": n}))
     await journal.close()
     assert 2 <= len(delays) <= 51 and all(0 <= d < 2 for d in delays[1:])

@@ -1,5 +1,5 @@
-"""The embedded store's batched append (sqlite_schema.append_batch) on a real database: many
-chats in one call get gap-free seqs, and one failing append fails alone."""
+"""The embedded store's batched append (storage/sqlite/schema.append_batch) on a real database:
+many chats in one call get gap-free seqs, and one failing append fails alone."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from mozaiks_runtime.storage.base import NewEvent, StoredEvent
-from mozaiks_runtime.storage.sqlite_schema import INSERT_ROWS, SCHEMA, append_batch
+from mozaiks_runtime.storage.sqlite.schema import INSERT_ROWS, SCHEMA, append_batch
 
 pytestmark = pytest.mark.unit
 

@@ -1,4 +1,4 @@
-"""WAL checkpoints run beside the writer (storage/sqlite_checkpoints.py): pages the writer left
+"""WAL checkpoints run beside the writer (storage/sqlite/checkpoints.py): pages the writer left
 in the WAL reach the database file without the writer checkpointing itself."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from mozaiks_runtime.storage import sqlite_checkpoints
-from mozaiks_runtime.storage.sqlite_checkpoints import Checkpointer
+from mozaiks_runtime.storage.sqlite import checkpoints
+from mozaiks_runtime.storage.sqlite.checkpoints import Checkpointer
 
 pytestmark = pytest.mark.unit
 
@@ -54,7 +54,7 @@ async def test_stopping_waits_for_a_checkpoint_in_flight(
             outcomes.append(exc)
         return (0, 0, 0)
 
-    monkeypatch.setattr(sqlite_checkpoints, "checkpoint", slow_checkpoint)
+    monkeypatch.setattr(checkpoints, "checkpoint", slow_checkpoint)
     sqlite3.connect(tmp_path / "c.sqlite3").execute("PRAGMA journal_mode=WAL").close()
     checkpointer = Checkpointer(tmp_path / "c.sqlite3", every=0.01)
     checkpointer.start()

@@ -1,4 +1,4 @@
-"""The SQLite worker (storage/sqlite_worker.py) on a real database file: writes that queue up
+"""The SQLite worker (storage/sqlite/worker.py) on a real database file: writes that queue up
 share one transaction, each caller still gets its own result or error, a failing write fails
 alone, and nobody is left waiting (cancelled callers, a store that cannot open, a closed one)."""
 
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from mozaiks_runtime.errors import Conflict, StorageUnavailable
-from mozaiks_runtime.storage.sqlite_worker import Call, SqliteWorker
+from mozaiks_runtime.storage.sqlite.worker import Call, SqliteWorker
 
 pytestmark = pytest.mark.unit
 

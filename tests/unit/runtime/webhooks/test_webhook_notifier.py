@@ -13,6 +13,7 @@ import pytest
 from mozaiks_runtime.chats.hub import Hub
 from mozaiks_runtime.chats.journal import Journal
 from mozaiks_runtime.metrics import Metrics
+from mozaiks_runtime.refs import ChatRef
 from mozaiks_runtime.storage.base import ChatRecord, NewEvent, StoredEvent, utcnow
 from mozaiks_runtime.storage.sqlite import SqliteStore
 from mozaiks_runtime.webhooks.body import NOTIFIED_EVENTS
@@ -20,6 +21,7 @@ from mozaiks_runtime.webhooks.notifier import Notifier
 
 pytestmark = pytest.mark.unit
 KEY = ("app", "c1")
+CHAT = ChatRef(*KEY)
 OBSERVED = frozenset(NOTIFIED_EVENTS)
 
 
@@ -45,9 +47,9 @@ async def test_notified_events_are_queued_before_they_are_published(store: Sqlit
         await notifier(events)
 
     journal = Journal(store, hub, on_stored=observe, observed=OBSERVED)
-    with hub.subscribe(KEY) as sub:
+    with hub.subscribe(CHAT) as sub:
         await journal.append(
-            *KEY,
+            CHAT,
             [
                 NewEvent("chat.text", {"content": "hi"}),
                 NewEvent("chat.input_request", {"request_id": "r1", "agent": "A", "prompt": "?"}),
@@ -55,8 +57,8 @@ async def test_notified_events_are_queued_before_they_are_published(store: Sqlit
         )
         assert sub.qsize() == 2
         for n in range(5):
-            await journal.emit(*KEY, NewEvent("chat.text", {"n": n}))
-        await journal.append(*KEY, [NewEvent("chat.run_complete", {"status": "completed"})])
+            await journal.emit(CHAT, NewEvent("chat.text", {"n": n}))
+        await journal.append(CHAT, [NewEvent("chat.run_complete", {"status": "completed"})])
     await journal.close()
     # Called before its batch reached the socket: the first batch (seqs 1-2) and the second
     # (seqs 3-8: five texts then the end, in one write) had published nothing yet.
@@ -77,8 +79,8 @@ async def test_other_events_never_reach_the_observer(store: SqliteStore) -> None
 
     journal = Journal(store, Hub(), on_stored=observe, observed=OBSERVED)
     for n in range(50):
-        await journal.emit(*KEY, NewEvent("chat.text", {"n": n}))
-    await journal.append(*KEY, [NewEvent("chat.usage_summary", {})])
+        await journal.emit(CHAT, NewEvent("chat.text", {"n": n}))
+    await journal.append(CHAT, [NewEvent("chat.usage_summary", {})])
     assert calls == []
 
 
@@ -87,7 +89,7 @@ async def test_a_failing_observer_does_not_stall_the_chat(store: SqliteStore) ->
         raise RuntimeError("bug")
 
     journal = Journal(store, Hub(), on_stored=observe, observed=OBSERVED)
-    stored = await journal.append(*KEY, [NewEvent("chat.error", {}), NewEvent("chat.text", {})])
+    stored = await journal.append(CHAT, [NewEvent("chat.error", {}), NewEvent("chat.text", {})])
     assert [e.seq for e in stored] == [1, 2]
 
 
@@ -97,7 +99,7 @@ async def test_a_full_outbox_drops_the_oldest_and_counts_it(store: SqliteStore) 
     notifier = Notifier(store, max_outbox=2, metrics=metrics)
     journal = Journal(store, Hub(), on_stored=notifier, observed=OBSERVED)
     for n in range(4):
-        await journal.append(*KEY, [NewEvent("chat.error", {"error_code": f"E{n}"})])
+        await journal.append(CHAT, [NewEvent("chat.error", {"error_code": f"E{n}"})])
     assert [b["data"] for b in await _outbox(store)] == [
         {"error_code": "E2", "message": None},
         {"error_code": "E3", "message": None},
@@ -114,7 +116,7 @@ async def test_a_store_failure_loses_the_deliveries_not_the_events(store: Sqlite
     journal = Journal(
         store, Hub(), on_stored=Notifier(broken, max_outbox=9, metrics=metrics), observed=OBSERVED
     )
-    stored = await journal.append(*KEY, [NewEvent("chat.run_complete", {})])
+    stored = await journal.append(CHAT, [NewEvent("chat.run_complete", {})])
     assert [e.seq for e in stored] == [1]
     lost = metrics.registry.get_sample_value(
         "mozaiks_webhook_outbox_dropped_total", {"reason": "store_error"}

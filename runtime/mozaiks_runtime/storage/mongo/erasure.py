@@ -1,5 +1,5 @@
 """The MongoDB store's collections and steps for deletion, retention and erasure
-(storage/mongo.py: "Deletion, retention, erasure"). FerretDB 1.x: no transactions, so each
+(storage/mongo/store.py: "Deletion, retention, erasure"). FerretDB 1.x: no transactions, so each
 step is safe to repeat: rollups are inserted under deterministic ids (a repeat is a duplicate,
 skipped), the detail goes next, the chat documents last."""
 

@@ -1,4 +1,4 @@
-"""MongoDB documents of the store's records, and the indexes created at start-up (mongo.py).
+"""MongoDB documents of the store's records, and the indexes created at start-up (store.py).
 
 Free-form values are JSON strings: FerretDB 1.x refuses keys with `$` or `.` and nested arrays.
 """
@@ -131,7 +131,7 @@ def event_doc(event: StoredEvent) -> Doc:
     }
 
 
-# Webhook outbox (storage/mongo.py: "Webhook outbox")
+# Webhook outbox (storage/mongo/store.py: "Webhook outbox")
 
 OUTBOX = "webhook_outbox"
 OUTBOX_INDEXES: list[tuple[str, list[tuple[str, int]], Doc]] = [

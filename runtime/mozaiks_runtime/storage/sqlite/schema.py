@@ -1,6 +1,6 @@
 # SQL text is built only from this module's constants; every value is a bound parameter.
 # ruff: noqa: S608
-"""The embedded store's tables and the SQL helpers its methods share (storage/sqlite.py)."""
+"""The embedded store's tables and the SQL helpers its methods share (storage/sqlite/store.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 
 from mozaiks_runtime import jsontext
 from mozaiks_runtime.errors import Conflict
+from mozaiks_runtime.refs import ChatRef
 from mozaiks_runtime.storage import rows
 from mozaiks_runtime.storage.base import (
     ChatRecord,
@@ -83,7 +84,6 @@ INSERT_ROWS = 500  # rows per INSERT (6 parameters each, far below SQLite's 3276
 KEYS_PER_STATEMENT = 200  # chats per seq lookup / last_seq update
 CACHED_STATEMENTS = INSERT_ROWS + 2 * KEYS_PER_STATEMENT + 128
 Append = tuple[str, str, Sequence[NewEvent]]  # (app_id, chat_id, events)
-ChatKey = tuple[str, str]
 
 
 def append_batch(
@@ -115,12 +115,13 @@ def _append_alone(c: sqlite3.Connection, append: Append) -> list[StoredEvent] | 
 
 
 def _append_together(c: sqlite3.Connection, appends: list[Append]) -> list[list[StoredEvent]]:
-    keys = list(dict.fromkeys((app_id, chat_id) for app_id, chat_id, _ in appends))
+    refs = [ChatRef(app_id, chat_id) for app_id, chat_id, _ in appends]
+    keys = list(dict.fromkeys(refs))
     last = _last_seqs(c, keys)
     results: list[list[StoredEvent]] = []
     rows: list[Any] = []
-    for app_id, chat_id, events in appends:
-        base = last[(app_id, chat_id)]
+    for ref, (app_id, chat_id, events) in zip(refs, appends, strict=True):
+        base = last[ref]
         stored = [
             StoredEvent(
                 app_id, chat_id, base + i, e.type, e.data, e.timestamp, jsontext.dumps(dict(e.data))
@@ -128,7 +129,7 @@ def _append_together(c: sqlite3.Connection, appends: list[Append]) -> list[list[
             for i, e in enumerate(events, start=1)
         ]
         if stored:
-            last[(app_id, chat_id)] = stored[-1].seq
+            last[ref] = stored[-1].seq
         rows += [
             (app_id, chat_id, s.seq, s.type, s.encoded, to_millis(s.timestamp)) for s in stored
         ]
@@ -146,20 +147,20 @@ def _append_together(c: sqlite3.Connection, appends: list[Append]) -> list[list[
             "UPDATE chats SET last_seq=v.column3 FROM (VALUES "
             + ",".join(["(?,?,?)"] * len(chunk_keys))
             + ") AS v WHERE chats.app_id=v.column1 AND chats.chat_id=v.column2",
-            [value for key in chunk_keys for value in (*key, last[key])],
+            [value for ref in chunk_keys for value in (ref.app_id, ref.chat_id, last[ref])],
         )
     return results
 
 
-def _last_seqs(c: sqlite3.Connection, keys: list[ChatKey]) -> dict[ChatKey, int]:
+def _last_seqs(c: sqlite3.Connection, keys: list[ChatRef]) -> dict[ChatRef, int]:
     """Each chat's highest seq: one row of scalar subqueries (each one an index seek)."""
-    found: dict[ChatKey, int] = {}
+    found: dict[ChatRef, int] = {}
     one = "(SELECT COALESCE(MAX(seq), 0) FROM events WHERE app_id=? AND chat_id=?)"
     for start in range(0, len(keys), KEYS_PER_STATEMENT):
         chunk = keys[start : start + KEYS_PER_STATEMENT]
         row = c.execute(
             "SELECT " + ",".join([one] * len(chunk)),
-            [value for key in chunk for value in key],
+            [value for ref in chunk for value in (ref.app_id, ref.chat_id)],
         ).fetchone()
         found.update(zip(chunk, row, strict=True))
     return found
@@ -173,7 +174,7 @@ def pending_row(row: Sequence[Any]) -> PendingRequest:
     return rows.pending_from(dict(zip(PENDING_COLUMNS.split(", "), row, strict=True)))
 
 
-# Webhook outbox (storage/sqlite.py: "Webhook outbox")
+# Webhook outbox (storage/sqlite/store.py: "Webhook outbox")
 
 OUTBOX_SCHEMA = """
 CREATE TABLE IF NOT EXISTS webhook_outbox (

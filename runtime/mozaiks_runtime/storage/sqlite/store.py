@@ -1,8 +1,8 @@
-# SQL text is built only from constants (sqlite_schema.py); every value is a bound parameter.
+# SQL text is built only from constants (schema.py); every value is a bound parameter.
 # ruff: noqa: S608
 """The embedded Store: one SQLite file, the zero-configuration default.
 
-Why the standard `sqlite3` module on one dedicated thread (sqlite_worker.py) rather than
+Why the standard `sqlite3` module on one dedicated thread (worker.py) rather than
 aiosqlite: aiosqlite also runs a thread per connection, but commits each call on its own; ours
 groups the writes that queue up into one transaction. One connection on one thread serialises
 every write of this process, which is what keeps `seq` gap-free; `BEGIN IMMEDIATE` covers a
@@ -43,14 +43,14 @@ from mozaiks_runtime.storage.base import (
     utcnow,
 )
 from mozaiks_runtime.storage.erasure_rows import audit_from, chunks, merge_rollups
-from mozaiks_runtime.storage.sqlite_checkpoints import WRITER_CHECKPOINT_PAGES, Checkpointer
-from mozaiks_runtime.storage.sqlite_erasure import (
+from mozaiks_runtime.storage.sqlite.checkpoints import WRITER_CHECKPOINT_PAGES, Checkpointer
+from mozaiks_runtime.storage.sqlite.erasure import (
     AUDIT_COLUMNS,
     ERASURE_SCHEMA,
     audit_row,
     delete_chats,
 )
-from mozaiks_runtime.storage.sqlite_schema import (
+from mozaiks_runtime.storage.sqlite.schema import (
     CACHED_STATEMENTS,
     CHAT_COLUMNS,
     DELIVERY_COLUMNS,
@@ -64,7 +64,7 @@ from mozaiks_runtime.storage.sqlite_schema import (
     enqueue_delivery,
     pending_row,
 )
-from mozaiks_runtime.storage.sqlite_worker import SqliteWorker
+from mozaiks_runtime.storage.sqlite.worker import SqliteWorker
 
 T = TypeVar("T")
 READ_PAGE = 1000  # rows per read of an export or erasure
@@ -317,7 +317,7 @@ class SqliteStore:
         await self._write(lambda c: c.execute(sql, values))
 
     async def sum_tokens(self, app_id: str, user_id: str | None, since: datetime) -> int:
-        # Per-call rows and the rollups of deleted chats (storage/sqlite_erasure.py) alike.
+        # Per-call rows and the rollups of deleted chats (storage/sqlite/erasure.py) alike.
         where = "app_id=? AND created_at>=?"
         args: tuple[Any, ...] = (app_id, to_millis(since))
         if user_id is not None:

@@ -49,7 +49,7 @@ from mozaiks_runtime.storage.base import (
     utcnow,
 )
 from mozaiks_runtime.storage.erasure_rows import audit_from, chunks, merge_rollups
-from mozaiks_runtime.storage.mongo_docs import (
+from mozaiks_runtime.storage.mongo.docs import (
     INDEXES,
     OUTBOX,
     OUTBOX_INDEXES,
@@ -59,7 +59,7 @@ from mozaiks_runtime.storage.mongo_docs import (
     pending_doc,
     usage_doc,
 )
-from mozaiks_runtime.storage.mongo_erasure import (
+from mozaiks_runtime.storage.mongo.erasure import (
     AUDIT,
     ERASURE_INDEXES,
     MONGO_DELETE_CHUNK,
@@ -597,7 +597,7 @@ class MongoStore:
     ) -> DeletedRows:
         total = DeletedRows()
         # Smaller chunks than SQLite's: what one delete matches stays far below the variables
-        # FerretDB's SQLite backend binds per statement (see mongo_erasure._delete_events).
+        # FerretDB's SQLite backend binds per statement (see erasure._delete_events).
         for chunk in chunks(list(dict.fromkeys(chat_ids)), size=MONGO_DELETE_CHUNK):
             async with _driver_errors():
                 total += await delete_chats(self._db, app_id, chunk, keep_user)

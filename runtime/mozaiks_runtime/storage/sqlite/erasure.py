@@ -1,7 +1,7 @@
 # SQL text is built only from this module's constants; every value is a bound parameter.
 # ruff: noqa: S608
 """The embedded store's tables and statements for deletion, retention and erasure
-(storage/sqlite.py: "Deletion, retention, erasure")."""
+(storage/sqlite/store.py: "Deletion, retention, erasure")."""
 
 from __future__ import annotations
 
