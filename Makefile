@@ -57,6 +57,7 @@ images: $(STAMP)
 
 test: $(STAMP) bins browser images
 	$(UV) lock --check --python $(PYTHON)
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest -q -p no:cacheprovider
 
 # The fast tier: pure unit tests, no processes.
@@ -67,6 +68,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check runtime operator tests bench
 	$(BIN)/ruff format --check runtime operator tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.ws_throughput
