@@ -14,12 +14,6 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from mozaiks_operator import constants as c
-from mozaiks_operator.build.credentials import DatabaseCredentials, public_url
-from mozaiks_operator.build.desired import Environment, desired_children, llm_port
-from mozaiks_operator.build.meta import is_owned_by
-from mozaiks_operator.build.names import database_secret_name, runtime_name
-from mozaiks_operator.build.service import service_url
-from mozaiks_operator.build.workflows import select_workflows
 from mozaiks_operator.config import Settings
 from mozaiks_operator.database import DatabaseAdmin, database_port
 from mozaiks_operator.errors import Blocked, InvalidSpec, OperatorError
@@ -32,6 +26,12 @@ from mozaiks_operator.metrics import OperatorMetrics
 from mozaiks_operator.model.tenant import Claim, Tenant, first_claim
 from mozaiks_operator.model.workflow import Workflow
 from mozaiks_operator.serialize import Serializer
+from mozaiks_operator.specs.credentials import DatabaseCredentials, public_url
+from mozaiks_operator.specs.desired import Environment, desired_children, llm_port
+from mozaiks_operator.specs.meta import is_owned_by
+from mozaiks_operator.specs.names import database_secret_name, runtime_name
+from mozaiks_operator.specs.service import service_url
+from mozaiks_operator.specs.workflows import select_workflows
 from mozaiks_operator.status import Outcome, RuntimeState, tenant_status, transitions
 
 if TYPE_CHECKING:

@@ -9,13 +9,13 @@ from typing import Any
 import kopf
 
 from mozaiks_operator import constants as c
-from mozaiks_operator.build.workflows import select_workflows
 from mozaiks_operator.config import Settings
 from mozaiks_operator.handlers.common import claims_of, context
 from mozaiks_operator.kube import events
 from mozaiks_operator.model.tenant import Tenant
 from mozaiks_operator.model.workflow import Workflow
 from mozaiks_operator.reconcile import Context, reconcile_namespace, traced_pass
+from mozaiks_operator.specs.workflows import select_workflows
 from mozaiks_operator.status import WorkflowOutcome, workflow_status
 
 WORKFLOWS = (c.GROUP, c.VERSION, c.WORKFLOW_PLURAL)
