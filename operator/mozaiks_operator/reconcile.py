@@ -9,7 +9,6 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -33,6 +32,7 @@ from mozaiks_operator.specs.names import database_secret_name, runtime_name
 from mozaiks_operator.specs.service import service_url
 from mozaiks_operator.specs.workflows import select_workflows
 from mozaiks_operator.status import Outcome, RuntimeState, tenant_status, transitions
+from mozaiks_operator.timestamps import format_time
 
 if TYPE_CHECKING:
     from mozaiks_operator.tracing import Pass, ReconcileTracing
@@ -78,10 +78,6 @@ class Context:
         meta = obj["metadata"]
         key = (obj["kind"], meta["namespace"], meta["name"])
         self.applied[key] = (str(meta.get("resourceVersion")), meta.get("generation"))
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def check_claims(tenant: Tenant, claim: Claim, claims: Claims) -> None:
@@ -316,7 +312,7 @@ def claim_of(body: Mapping[str, Any]) -> Claim:
 
 async def report(ctx: Context, body: Obj, outcome: Outcome) -> None:
     """Write status (only if it changed) and post an Event per meaningful transition."""
-    now = _now()
+    now = format_time()
 
     meta = body["metadata"]
 

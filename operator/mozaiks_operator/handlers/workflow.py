@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 import kopf
@@ -17,6 +16,7 @@ from mozaiks_operator.model.workflow import Workflow
 from mozaiks_operator.reconcile import Context, reconcile_namespace, traced_pass
 from mozaiks_operator.specs.workflows import select_workflows
 from mozaiks_operator.status import WorkflowOutcome, workflow_status
+from mozaiks_operator.timestamps import format_time
 
 WORKFLOWS = (c.GROUP, c.VERSION, c.WORKFLOW_PLURAL)
 # How often a Workflow whose Tenant does not exist looks again.
@@ -67,9 +67,7 @@ def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
         with traced_pass(ctx, c.WORKFLOW_KIND, wf.namespace, wf.name) as span:
             outcome = await assess(ctx, wf)
             before = dict(status)
-            after = workflow_status(
-                outcome, before, now=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-            )
+            after = workflow_status(outcome, before, now=format_time())
             patch.status.update(after)
             _post_events(dict(body), before, after)
             # A retry only looks for the missing Tenant again: when that Tenant appears, its own
