@@ -16,6 +16,7 @@ from mozaiks_operator import constants as c
 from mozaiks_operator.config import Settings
 from mozaiks_operator.database import DatabaseAdmin, database_port
 from mozaiks_operator.errors import Blocked, InvalidSpec, OperatorError
+from mozaiks_operator.kinds import KINDS
 from mozaiks_operator.kube import events
 from mozaiks_operator.kube.apply import apply_child, prune
 from mozaiks_operator.kube.client import Kube, KubeError, Obj
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-KEDA_API = "keda.sh/v1alpha1"
+KEDA = KINDS["ScaledObject"]
 KEDA_RECHECK_SECONDS = 60.0
 # Index keys of the cluster-wide unique values a Tenant claims (see handlers/tenant.py).
 Claims = Mapping[tuple[str, str], Iterable[Claim]]
@@ -69,7 +70,7 @@ class Context:
             return None
         now = time.monotonic()
         if self.keda_seen is None or now - self.keda_seen[0] > KEDA_RECHECK_SECONDS:
-            self.keda_seen = (now, await self.kube.serves(KEDA_API, "scaledobjects"))
+            self.keda_seen = (now, await self.kube.serves(KEDA.api_version, KEDA.plural))
         return url if self.keda_seen[1] else None
 
     tracing: ReconcileTracing | None = None  # None: off, no span is built
