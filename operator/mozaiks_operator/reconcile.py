@@ -17,11 +17,10 @@ from mozaiks_operator.config import Settings
 from mozaiks_operator.database import DatabaseAdmin, database_port
 from mozaiks_operator.errors import Blocked, InvalidSpec, OperatorError
 from mozaiks_operator.kinds import KINDS
-from mozaiks_operator.kube import events
 from mozaiks_operator.kube.apply import apply_child, prune
 from mozaiks_operator.kube.client import Kube, KubeError, Obj
 from mozaiks_operator.kube.observe import runtime_state
-from mozaiks_operator.kube.status import write_status
+from mozaiks_operator.kube.status import report_status
 from mozaiks_operator.metrics import OperatorMetrics
 from mozaiks_operator.model.tenant import Claim, Tenant, first_claim
 from mozaiks_operator.model.workflow import Workflow
@@ -32,7 +31,7 @@ from mozaiks_operator.specs.meta import is_owned_by
 from mozaiks_operator.specs.names import database_secret_name, runtime_name
 from mozaiks_operator.specs.service import service_url
 from mozaiks_operator.specs.workflows import select_workflows
-from mozaiks_operator.status import Outcome, RuntimeState, tenant_status, transitions
+from mozaiks_operator.status import TENANT_NOTICES, Outcome, RuntimeState, tenant_status
 from mozaiks_operator.timestamps import format_time
 
 if TYPE_CHECKING:
@@ -313,30 +312,16 @@ def claim_of(body: Mapping[str, Any]) -> Claim:
 
 async def report(ctx: Context, body: Obj, outcome: Outcome) -> None:
     """Write status (only if it changed) and post an Event per meaningful transition."""
-    now = format_time()
+    now, meta = format_time(), body["metadata"]
 
-    meta = body["metadata"]
-
-    def compute(obj: Obj, before: dict[str, Any]) -> dict[str, Any] | None:
+    def compute(before: dict[str, Any]) -> dict[str, Any]:
         after = tenant_status(outcome, before, now=now)
         ctx.metrics.tenant_conditions(
             meta["namespace"], meta["name"], after.get("conditions") or []
         )
-        return None if after == before else after
+        return after
 
-    result = await write_status(
-        ctx.kube, c.TENANT_KIND, meta["namespace"], meta["name"], compute, body=body
-    )
-    if result is None:
-        return
-    before, after = result
-    for cond in transitions(before, after):
-        if cond["type"] == c.COND_DEGRADED and cond["status"] == "True":
-            events.warning(body, cond["reason"], cond["message"])
-        elif cond["type"] == c.COND_DEGRADED or (
-            cond["type"] == c.COND_READY and cond["status"] == "True"
-        ):
-            events.normal(body, cond["reason"], cond["message"])
+    await report_status(ctx.kube, c.TENANT_KIND, body, compute, TENANT_NOTICES)
 
 
 async def reconcile_namespace(ctx: Context, namespace: str, *, claims: Claims) -> None:

@@ -17,3 +17,8 @@ def normal(obj: Mapping[str, Any], reason: str, message: str) -> None:
 
 def warning(obj: Mapping[str, Any], reason: str, message: str) -> None:
     kopf.event(dict(obj), type="Warning", reason=reason, message=message)  # type: ignore[arg-type]
+
+
+def post(obj: Mapping[str, Any], type: str, reason: str, message: str) -> None:
+    """An Event of `type` ("Normal" or "Warning")."""
+    kopf.event(dict(obj), type=type, reason=reason, message=message)  # type: ignore[arg-type]
