@@ -1,5 +1,5 @@
-"""`python -m mozaiks_runtime`: the `mozaiks` console script."""
+"""`python -m mozaiks_cli`: the `mozaiks` console script."""
 
-from mozaiks_runtime.cli import main
+from mozaiks_cli.main import main
 
 raise SystemExit(main())
