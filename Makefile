@@ -65,8 +65,8 @@ test-fast: $(STAMP)
 	$(BIN)/pytest -q -m unit
 
 lint: $(STAMP)
-	$(BIN)/ruff check runtime operator tests bench
-	$(BIN)/ruff format --check runtime operator tests bench
+	$(BIN)/ruff check runtime operator cli tests bench
+	$(BIN)/ruff format --check runtime operator cli tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 

@@ -39,10 +39,10 @@ from typing import Any
 from tests.harness.kube import KubeCluster
 from tests.integration.operator.kapi import Api, path
 
-from mozaiks_operator.build.credentials import DatabaseCredentials
-from mozaiks_operator.build.desired import Environment, desired_children
-from mozaiks_operator.build.workflows import Selection
 from mozaiks_operator.model.tenant import Tenant
+from mozaiks_operator.specs.credentials import DatabaseCredentials
+from mozaiks_operator.specs.desired import Environment, desired_children
+from mozaiks_operator.specs.workflows import Selection
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path.home() / ".cache" / "mozaiks" / "bin"

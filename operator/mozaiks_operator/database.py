@@ -14,8 +14,8 @@ from pymongo import AsyncMongoClient
 from pymongo.errors import OperationFailure, PyMongoError
 
 from mozaiks_operator import constants as c
-from mozaiks_operator.build.credentials import DatabaseCredentials
 from mozaiks_operator.errors import Blocked
+from mozaiks_operator.specs.credentials import DatabaseCredentials
 
 # The marker collection: MongoDB creates a database on its first write, so we write one.
 MARKER_COLLECTION = "_mozaiks"

@@ -9,37 +9,37 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from mozaiks_operator import constants as c
-from mozaiks_operator.build.credentials import DatabaseCredentials, public_url
-from mozaiks_operator.build.desired import Environment, desired_children, llm_port
-from mozaiks_operator.build.meta import is_owned_by
-from mozaiks_operator.build.names import database_secret_name, runtime_name
-from mozaiks_operator.build.service import service_url
-from mozaiks_operator.build.workflows import select_workflows
 from mozaiks_operator.config import Settings
 from mozaiks_operator.database import DatabaseAdmin, database_port
 from mozaiks_operator.errors import Blocked, InvalidSpec, OperatorError
-from mozaiks_operator.kube import events
+from mozaiks_operator.kinds import KINDS
 from mozaiks_operator.kube.apply import apply_child, prune
 from mozaiks_operator.kube.client import Kube, KubeError, Obj
 from mozaiks_operator.kube.observe import runtime_state
-from mozaiks_operator.kube.status import write_status
+from mozaiks_operator.kube.status import report_status
 from mozaiks_operator.metrics import OperatorMetrics
 from mozaiks_operator.model.tenant import Claim, Tenant, first_claim
 from mozaiks_operator.model.workflow import Workflow
 from mozaiks_operator.serialize import Serializer
-from mozaiks_operator.status import Outcome, RuntimeState, tenant_status, transitions
+from mozaiks_operator.specs.credentials import DatabaseCredentials, public_url
+from mozaiks_operator.specs.desired import Environment, desired_children, llm_port
+from mozaiks_operator.specs.meta import is_owned_by
+from mozaiks_operator.specs.names import database_secret_name, runtime_name
+from mozaiks_operator.specs.service import service_url
+from mozaiks_operator.specs.workflows import select_workflows
+from mozaiks_operator.status import TENANT_NOTICES, Outcome, RuntimeState, tenant_status
+from mozaiks_operator.timestamps import format_time
 
 if TYPE_CHECKING:
     from mozaiks_operator.tracing import Pass, ReconcileTracing
 
 log = logging.getLogger(__name__)
 
-KEDA_API = "keda.sh/v1alpha1"
+KEDA = KINDS["ScaledObject"]
 KEDA_RECHECK_SECONDS = 60.0
 # Index keys of the cluster-wide unique values a Tenant claims (see handlers/tenant.py).
 Claims = Mapping[tuple[str, str], Iterable[Claim]]
@@ -69,7 +69,7 @@ class Context:
             return None
         now = time.monotonic()
         if self.keda_seen is None or now - self.keda_seen[0] > KEDA_RECHECK_SECONDS:
-            self.keda_seen = (now, await self.kube.serves(KEDA_API, "scaledobjects"))
+            self.keda_seen = (now, await self.kube.serves(KEDA.api_version, KEDA.plural))
         return url if self.keda_seen[1] else None
 
     tracing: ReconcileTracing | None = None  # None: off, no span is built
@@ -78,10 +78,6 @@ class Context:
         meta = obj["metadata"]
         key = (obj["kind"], meta["namespace"], meta["name"])
         self.applied[key] = (str(meta.get("resourceVersion")), meta.get("generation"))
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def check_claims(tenant: Tenant, claim: Claim, claims: Claims) -> None:
@@ -316,30 +312,16 @@ def claim_of(body: Mapping[str, Any]) -> Claim:
 
 async def report(ctx: Context, body: Obj, outcome: Outcome) -> None:
     """Write status (only if it changed) and post an Event per meaningful transition."""
-    now = _now()
+    now, meta = format_time(), body["metadata"]
 
-    meta = body["metadata"]
-
-    def compute(obj: Obj, before: dict[str, Any]) -> dict[str, Any] | None:
+    def compute(before: dict[str, Any]) -> dict[str, Any]:
         after = tenant_status(outcome, before, now=now)
         ctx.metrics.tenant_conditions(
             meta["namespace"], meta["name"], after.get("conditions") or []
         )
-        return None if after == before else after
+        return after
 
-    result = await write_status(
-        ctx.kube, c.TENANT_KIND, meta["namespace"], meta["name"], compute, body=body
-    )
-    if result is None:
-        return
-    before, after = result
-    for cond in transitions(before, after):
-        if cond["type"] == c.COND_DEGRADED and cond["status"] == "True":
-            events.warning(body, cond["reason"], cond["message"])
-        elif cond["type"] == c.COND_DEGRADED or (
-            cond["type"] == c.COND_READY and cond["status"] == "True"
-        ):
-            events.normal(body, cond["reason"], cond["message"])
+    await report_status(ctx.kube, c.TENANT_KIND, body, compute, TENANT_NOTICES)
 
 
 async def reconcile_namespace(ctx: Context, namespace: str, *, claims: Claims) -> None:

@@ -6,7 +6,7 @@ status flips; every condition records the generation it was computed for.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass
 from typing import Any
 
@@ -132,18 +132,60 @@ def tenant_status(outcome: Outcome, previous: Mapping[str, Any], *, now: str) ->
     return status
 
 
-def transitions(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Conditions whose status or reason changed: what deserves a Kubernetes Event."""
+def transitions(
+    before: Mapping[str, Any], after: Mapping[str, Any], *, with_message: Set[str] = frozenset()
+) -> list[dict[str, Any]]:
+    """Conditions whose status or reason changed (or their message, for the types in
+    `with_message`): what may deserve a Kubernetes Event."""
     old = {x.get("type"): x for x in before.get("conditions") or []}
     changed = []
     for new in after.get("conditions") or []:
         prev = old.get(new["type"])
-        if prev is None or (prev.get("status"), prev.get("reason")) != (
-            new["status"],
-            new["reason"],
-        ):
+        fields = (
+            ("status", "reason", "message") if new["type"] in with_message else ("status", "reason")
+        )
+        if prev is None or any(prev.get(f) != new.get(f) for f in fields):
             changed.append(new)
     return changed
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Which changes of one condition type a user hears about, as a Kubernetes Event."""
+
+    good: str  # the status that is good news ("True", or "False" for Degraded): a Normal Event
+    warn: bool = True  # the other status is a Warning; False: routine, no Event (Ready=False)
+    message: bool = False  # a new message under the same status and reason is news too
+
+
+Notices = Mapping[str, Notice]
+# A Tenant's Ready and Degraded flips (its message counts replicas: not news on its own).
+TENANT_NOTICES: Notices = {
+    c.COND_DEGRADED: Notice("False"),
+    c.COND_READY: Notice("True", warn=False),
+}
+# A Workflow's Valid and Served, with their messages (other errors, other serving Tenants).
+WORKFLOW_NOTICES: Notices = {
+    c.COND_VALID: Notice("True", message=True),
+    c.COND_SERVED: Notice("True", message=True),
+}
+
+
+def condition_events(
+    before: Mapping[str, Any], after: Mapping[str, Any], notices: Notices
+) -> list[tuple[str, str, str]]:
+    """(Event type, reason, message) for each condition change `notices` says is news."""
+    chatty = {kind for kind, notice in notices.items() if notice.message}
+    found = []
+    for cond in transitions(before, after, with_message=chatty):
+        notice = notices.get(cond["type"])
+        if notice is None:
+            continue
+        if cond["status"] == notice.good:
+            found.append(("Normal", cond["reason"], cond["message"]))
+        elif notice.warn:
+            found.append(("Warning", cond["reason"], cond["message"]))
+    return found
 
 
 @dataclass(frozen=True)
@@ -156,6 +198,11 @@ class WorkflowOutcome:
     tenants: tuple[str, ...]  # Tenants serving it
     wanted: str  # who it asks for, in words ("Tenant 'demo'", "Tenants matching app=x")
     duplicate_of: str | None = None  # the Workflow that holds the same definition name
+
+    @property
+    def waiting_for_tenant(self) -> bool:
+        """Valid and not a duplicate, but no Tenant it asks for exists (yet)."""
+        return self.served is not None and self.duplicate_of is None and not self.tenants
 
 
 def workflow_status(

@@ -8,18 +8,18 @@ Tenant is gone, and not at all where no controller-manager runs). The database f
 from __future__ import annotations
 
 from mozaiks_operator import constants as c
-from mozaiks_operator.build.names import (
-    database_secret_name,
-    runtime_name,
-    settings_secret_name,
-    workflows_configmap_name,
-)
 from mozaiks_operator.errors import Blocked, InvalidSpec
 from mozaiks_operator.kube import events
 from mozaiks_operator.kube.apply import delete_owned
 from mozaiks_operator.kube.client import Obj
 from mozaiks_operator.model.tenant import Tenant
 from mozaiks_operator.reconcile import Claims, Context, check_claims, claim_of
+from mozaiks_operator.specs.names import (
+    database_secret_name,
+    runtime_name,
+    settings_secret_name,
+    workflows_configmap_name,
+)
 
 
 def _children(tenant: Tenant) -> list[tuple[str, str]]:

@@ -1,9 +1,8 @@
-"""The `mozaiks` console script.
+"""The runtime's commands of the `mozaiks` console script (mozaiks_cli builds the command line).
 
     mozaiks runtime [--host H] [--port P] [--dev]
     mozaiks token mint --user U --app A [--admin] [--ttl 15m] [--chat C] [--claim N=V] [--broker]
     mozaiks workflow validate FILE...
-    mozaiks operator [...]          (the kopf operator; imported only here)
 
 `--dev` (what `make run` uses) turns the dev page on and, when no JWT key is configured, makes a
 random HS256 secret for this process and prints a dev token: auth stays on. Only an explicit
@@ -28,10 +27,8 @@ DEV_TTL = "12h"
 BANNER_WIDTH = 72
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mozaiks", description="Mozaiks chat runtime")
-    commands = parser.add_subparsers(dest="command", required=True)
-
+def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `runtime`, `token mint` and `workflow validate` to the console script's parser."""
     serve = commands.add_parser("runtime", help="serve the chat runtime (HTTP + WebSocket)")
     # The defaults come from MOZAIKS_HOST / MOZAIKS_PORT, which the image's HEALTHCHECK reads too.
     serve.add_argument(
@@ -76,19 +73,9 @@ def _parser() -> argparse.ArgumentParser:
     validate = workflow.add_parser("validate", help="check workflow JSON files")
     validate.add_argument("files", nargs="+", type=Path)
 
-    # Listed for --help only: main() hands `operator ...` to the operator's own parser.
-    commands.add_parser("operator", help="run the Kubernetes operator", add_help=False)
-    return parser
 
-
-def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["operator"]:  # everything after it (--help too) is the operator's
-        from mozaiks_operator.main import run
-
-        run(argv[1:])
-        return 0
-    args = _parser().parse_args(argv)
+def run(args: argparse.Namespace) -> int:
+    """Run the runtime command `args` names (parsed with the parsers add_commands added)."""
     try:
         if args.command == "runtime":
             return _runtime(args.host, args.port, dev=args.dev)
@@ -250,7 +237,3 @@ def _validate(files: Sequence[Path]) -> int:
         else:
             sys.stdout.write(f"{path}: ok ({definition.name} version {definition.version})\n")
     return 1 if failed else 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

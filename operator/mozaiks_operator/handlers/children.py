@@ -3,8 +3,8 @@
 Our own writes come back as events too; the Context remembers what we applied, so such echoes
 cost nothing and a Deployment's status change costs a status refresh, not a full pass.
 
-Secrets are not watched: that would need list/watch on every Secret in the cluster. The drift
-timer repairs them instead.
+Which kinds are watched is said once, in kinds.py (not Secrets: that would need list/watch on
+every Secret in the cluster; the drift timer repairs them instead).
 """
 
 from __future__ import annotations
@@ -17,18 +17,8 @@ import kopf
 from mozaiks_operator import constants as c
 from mozaiks_operator.config import Settings
 from mozaiks_operator.handlers.common import claims_of, context
+from mozaiks_operator.kinds import KINDS
 from mozaiks_operator.reconcile import reconcile_tenant, refresh_status
-
-WATCHED = [
-    ("apps", "v1", "deployments"),
-    ("", "v1", "services"),
-    ("", "v1", "configmaps"),
-    ("networking.k8s.io", "v1", "ingresses"),
-    ("networking.k8s.io", "v1", "networkpolicies"),
-    ("autoscaling", "v2", "horizontalpodautoscalers"),
-    ("policy", "v1", "poddisruptionbudgets"),
-]
-
 
 SKIP, STATUS, FULL = "skip", "status", "full"
 
@@ -73,12 +63,12 @@ def register(registry: kopf.OperatorRegistry, settings: Settings) -> None:
             if seen is not None and outcome is not None and outcome.error is None:
                 ctx.metrics.drift_repaired.labels(kind).inc()
 
-    for group, version, plural in WATCHED:
+    for kind in (k for k in KINDS.values() if k.watched):
         kopf.on.event(
-            group=group,
-            version=version,
-            plural=plural,
-            id=f"child-{plural}",
+            group=kind.group,
+            version=kind.version,
+            plural=kind.plural,
+            id=f"child-{kind.plural}",
             labels={c.LABEL_MANAGED_BY: c.MANAGED_BY},
             registry=registry,
         )(child_event)

@@ -12,10 +12,10 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import TypeVar
 
 from mozaiks_operator import constants as c
-from mozaiks_operator.build.meta import is_owned_by
 from mozaiks_operator.errors import Blocked
 from mozaiks_operator.kube.client import Kube, KubeError, Obj
 from mozaiks_operator.model.tenant import Tenant
+from mozaiks_operator.specs.meta import is_owned_by
 
 T = TypeVar("T")
 CONFLICT_ATTEMPTS = 5

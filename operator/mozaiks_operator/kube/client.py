@@ -14,22 +14,7 @@ from kubernetes_asyncio import client, config
 from kubernetes_asyncio.client.exceptions import ApiException
 
 from mozaiks_operator import constants as c
-
-# kind -> (apiVersion, plural) for everything the operator reads or writes.
-KINDS: dict[str, tuple[str, str]] = {
-    "Secret": ("v1", "secrets"),
-    "ConfigMap": ("v1", "configmaps"),
-    "Service": ("v1", "services"),
-    "Deployment": ("apps/v1", "deployments"),
-    "Ingress": ("networking.k8s.io/v1", "ingresses"),
-    "NetworkPolicy": ("networking.k8s.io/v1", "networkpolicies"),
-    "HorizontalPodAutoscaler": ("autoscaling/v2", "horizontalpodautoscalers"),
-    "PodDisruptionBudget": ("policy/v1", "poddisruptionbudgets"),
-    "Lease": ("coordination.k8s.io/v1", "leases"),
-    "ScaledObject": ("keda.sh/v1alpha1", "scaledobjects"),  # only where KEDA is installed
-    c.TENANT_KIND: (c.API_VERSION, c.TENANT_PLURAL),
-    c.WORKFLOW_KIND: (c.API_VERSION, c.WORKFLOW_PLURAL),
-}
+from mozaiks_operator.kinds import KINDS
 
 Obj = dict[str, Any]
 
@@ -57,7 +42,7 @@ def _message(exc: ApiException) -> str:
 def resource_path(
     kind: str, namespace: str | None, name: str | None = None, subresource: str | None = None
 ) -> str:
-    api_version, plural = KINDS[kind]
+    api_version, plural = KINDS[kind].api_version, KINDS[kind].plural
     base = f"/api/{api_version}" if api_version == "v1" else f"/apis/{api_version}"
     path = f"{base}/namespaces/{namespace}/{plural}" if namespace else f"{base}/{plural}"
     if name:

@@ -11,9 +11,10 @@ import kopf
 # which is what we hold after a read or a patch.
 
 
+def post(obj: Mapping[str, Any], type: str, reason: str, message: str) -> None:
+    """An Event of `type` ("Normal" or "Warning")."""
+    kopf.event(dict(obj), type=type, reason=reason, message=message)  # type: ignore[arg-type]
+
+
 def normal(obj: Mapping[str, Any], reason: str, message: str) -> None:
-    kopf.event(dict(obj), type="Normal", reason=reason, message=message)  # type: ignore[arg-type]
-
-
-def warning(obj: Mapping[str, Any], reason: str, message: str) -> None:
-    kopf.event(dict(obj), type="Warning", reason=reason, message=message)  # type: ignore[arg-type]
+    post(obj, "Normal", reason, message)

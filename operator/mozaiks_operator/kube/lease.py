@@ -12,26 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from mozaiks_operator.kube.client import Kube, KubeError, Obj
+from mozaiks_operator.timestamps import format_time, now, parse_time
 
 log = logging.getLogger(__name__)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _fmt(t: datetime) -> str:
-    return t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _parse(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 class LeaseLost(Exception):
@@ -61,7 +48,7 @@ class LeaderElector:
             "holderIdentity": self.identity,
             "leaseDurationSeconds": max(1, int(self._duration)),
             "acquireTime": acquired,
-            "renewTime": _fmt(_now()),
+            "renewTime": format_time(micro=True),
             "leaseTransitions": transitions,
         }
 
@@ -75,7 +62,7 @@ class LeaderElector:
                         "apiVersion": "coordination.k8s.io/v1",
                         "kind": "Lease",
                         "metadata": {"name": self._name, "namespace": self._namespace},
-                        "spec": self._spec(_fmt(_now()), 0),
+                        "spec": self._spec(format_time(micro=True), 0),
                     }
                 )
                 return True
@@ -84,9 +71,9 @@ class LeaderElector:
             if holder and holder != self.identity and not self._expired(spec):
                 return False
             transitions = int(spec.get("leaseTransitions") or 0)
-            acquired = spec.get("acquireTime") or _fmt(_now())
+            acquired = spec.get("acquireTime") or format_time(micro=True)
             if holder != self.identity:
-                transitions, acquired = transitions + 1, _fmt(_now())
+                transitions, acquired = transitions + 1, format_time(micro=True)
             await self._replace(live, self._spec(acquired, transitions))
             return True
         except KubeError as exc:
@@ -95,9 +82,9 @@ class LeaderElector:
             raise
 
     def _expired(self, spec: dict[str, Any]) -> bool:
-        renewed = _parse(spec.get("renewTime"))
+        renewed = parse_time(spec.get("renewTime"))
         duration = float(spec.get("leaseDurationSeconds") or self._duration)
-        return renewed is None or _now() - renewed > timedelta(seconds=duration)
+        return renewed is None or now() - renewed > timedelta(seconds=duration)
 
     async def _replace(self, live: Obj, spec: dict[str, Any]) -> None:
         await self._kube.replace(
@@ -122,16 +109,16 @@ class LeaderElector:
 
     async def hold(self) -> None:
         """Renew until the Lease is lost; then raise LeaseLost (never returns normally)."""
-        last = _now()
+        last = now()
         while True:
             await asyncio.sleep(self._renew)
             try:
                 if await self.try_acquire():
-                    last = _now()
+                    last = now()
                     continue
             except KubeError as exc:
                 log.warning("lease renewal failed: %s", exc)
-            if _now() - last > timedelta(seconds=self._duration):
+            if now() - last > timedelta(seconds=self._duration):
                 raise LeaseLost(f"lease {self._namespace}/{self._name} not renewed in time")
             live = await self._kube.get("Lease", self._namespace, self._name)
             holder = ((live or {}).get("spec") or {}).get("holderIdentity")

@@ -1,7 +1,10 @@
 """Write a resource's status as a small transaction: read, compute, patch only on change.
 
-The patch carries the resourceVersion it was computed from, so a concurrent write makes it fail
-with 409 Conflict instead of silently overwriting; we then re-read and compute again.
+The one way the operator writes status, Tenants' and Workflows' alike (a Tenant's status is
+written by passes that other objects' events start, where kopf's per-handler `patch` belongs to
+another object). The patch carries the resourceVersion it was computed from, so a concurrent
+write makes it fail with 409 Conflict instead of silently overwriting; we then re-read and
+compute again.
 """
 
 from __future__ import annotations
@@ -9,8 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from mozaiks_operator.kube import events
 from mozaiks_operator.kube.apply import CONFLICT_ATTEMPTS
 from mozaiks_operator.kube.client import Kube, KubeError, Obj
+from mozaiks_operator.status import Notices, condition_events
 
 # (the object as read, its current status) -> the new status, or None to leave it as it is
 StatusFn = Callable[[Obj, dict[str, Any]], dict[str, Any] | None]
@@ -59,3 +64,27 @@ async def write_status(
             continue
         return before, after
     raise AssertionError("unreachable")
+
+
+async def report_status(
+    kube: Kube,
+    kind: str,
+    body: Obj,
+    compute: Callable[[dict[str, Any]], dict[str, Any]],
+    notices: Notices,
+) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """Write the status `compute` makes from the current one (only if it differs), then post an
+    Event per condition change that `notices` calls news. Returns (before, after), or None if
+    the object is gone. `body` is the object as last read (its resourceVersion guards the write).
+    """
+    meta = body["metadata"]
+
+    def changed(_: Obj, before: dict[str, Any]) -> dict[str, Any] | None:
+        after = compute(before)
+        return None if after == before else after
+
+    result = await write_status(kube, kind, meta["namespace"], meta["name"], changed, body=body)
+    if result is not None:
+        for type_, reason, message in condition_events(*result, notices):
+            events.post(body, type_, reason, message)
+    return result

@@ -39,7 +39,7 @@ class Autoscaling(_Spec):
         80, ge=1, le=100, alias="targetCPUUtilizationPercentage"
     )
     # What loads a runtime: CPU, or open sockets / executing runs per pod (the CRD requires
-    # targetPerPod for those two, see build/scaling.py).
+    # targetPerPod for those two, see specs/scaling.py).
     metric: Literal["cpu", "sockets", "runs"] = "cpu"
     target_per_pod: int | None = Field(None, ge=1)
 

@@ -16,7 +16,7 @@ from tests.integration.runtime.conftest import free_port
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[3]
-MOZAIKS = [sys.executable, "-m", "mozaiks_runtime"]
+MOZAIKS = [sys.executable, "-m", "mozaiks_cli"]
 
 
 def _env(**extra: str) -> dict[str, str]:

@@ -61,7 +61,7 @@ async def test_sigkill_mid_stream_then_resume(scripted_process: RuntimeProcess) 
 
 async def test_sigkill_while_waiting_for_input_with_the_real_engine(tmp_path: Path) -> None:
     port = free_port()
-    argv = [sys.executable, "-m", "mozaiks_runtime", "runtime", "--host", "127.0.0.1"]
+    argv = [sys.executable, "-m", "mozaiks_cli", "runtime", "--host", "127.0.0.1"]
     env = runtime_env(tmp_path, {}, REPO / "workflows")
     proc = RuntimeProcess([*argv, "--port", str(port)], env, port, tmp_path / "log")
     token = mint_token(SECRET, user="alice", app=APP)
@@ -119,7 +119,7 @@ async def test_sigkill_at_the_approval_resumes_with_the_agent_that_asked(tmp_pat
     """Killed while the Booker (the third agent) waits for approval: after the restart the answer
     resumes the Booker's turn, which books; the Concierge and the Planner do not run again."""
     port = free_port()
-    argv = [sys.executable, "-m", "mozaiks_runtime", "runtime", "--host", "127.0.0.1"]
+    argv = [sys.executable, "-m", "mozaiks_cli", "runtime", "--host", "127.0.0.1"]
     env = runtime_env(tmp_path, {}, REPO / "workflows")
     proc = RuntimeProcess([*argv, "--port", str(port)], env, port, tmp_path / "log")
     token = mint_token(SECRET, user="alice", app=APP)

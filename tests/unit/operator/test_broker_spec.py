@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from mozaiks_operator.build.credentials import build_settings_secret, runtime_settings
-from mozaiks_operator.build.deployment import config_hash, runtime_env
 from mozaiks_operator.model.tenant import Tenant
 from mozaiks_operator.model.workflow import check_definition, definition_json
+from mozaiks_operator.specs.credentials import build_settings_secret, runtime_settings
+from mozaiks_operator.specs.deployment import config_hash, runtime_env
 from mozaiks_runtime.config import Settings as RuntimeSettings
 
 pytestmark = pytest.mark.unit

@@ -8,18 +8,18 @@ from typing import Any
 
 import pytest
 
-from mozaiks_operator.build.credentials import (
+from mozaiks_operator.model.tenant import Tenant
+from mozaiks_operator.specs.credentials import (
     DatabaseCredentials,
     build_database_secret,
     build_settings_secret,
 )
-from mozaiks_operator.build.desired import Environment, desired_children, llm_port
-from mozaiks_operator.build.ingress import build_runtime_ingress
-from mozaiks_operator.build.network import build_runtime_network_policy
-from mozaiks_operator.build.scaling import build_runtime_hpa, build_runtime_pdb
-from mozaiks_operator.build.service import build_runtime_service
-from mozaiks_operator.build.workflows import Selection
-from mozaiks_operator.model.tenant import Tenant
+from mozaiks_operator.specs.desired import Environment, desired_children, llm_port
+from mozaiks_operator.specs.ingress import build_runtime_ingress
+from mozaiks_operator.specs.network import build_runtime_network_policy
+from mozaiks_operator.specs.scaling import build_runtime_hpa, build_runtime_pdb
+from mozaiks_operator.specs.service import build_runtime_service
+from mozaiks_operator.specs.workflows import Selection
 
 pytestmark = pytest.mark.unit
 MakeTenant = Callable[..., Tenant]

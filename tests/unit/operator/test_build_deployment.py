@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from mozaiks_operator import constants as c
-from mozaiks_operator.build.deployment import build_runtime_deployment, config_hash, runtime_env
 from mozaiks_operator.model.tenant import Tenant
+from mozaiks_operator.specs.deployment import build_runtime_deployment, config_hash, runtime_env
 from mozaiks_runtime.config import Settings as RuntimeSettings
 
 pytestmark = pytest.mark.unit

@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from mozaiks_operator.build.deployment import build_runtime_deployment
-from mozaiks_operator.build.desired import Environment, desired_children
-from mozaiks_operator.build.network import build_runtime_network_policy
-from mozaiks_operator.build.scaling import build_runtime_autoscaler
-from mozaiks_operator.build.service import build_runtime_service
-from mozaiks_operator.build.workflows import Selection
 from mozaiks_operator.model.tenant import Tenant
+from mozaiks_operator.specs.deployment import build_runtime_deployment
+from mozaiks_operator.specs.desired import Environment, desired_children
+from mozaiks_operator.specs.network import build_runtime_network_policy
+from mozaiks_operator.specs.scaling import build_runtime_autoscaler
+from mozaiks_operator.specs.service import build_runtime_service
+from mozaiks_operator.specs.workflows import Selection
 
 pytestmark = pytest.mark.unit
 MakeTenant = Callable[..., Tenant]

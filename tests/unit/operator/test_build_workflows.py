@@ -9,15 +9,15 @@ import pytest
 from tests.unit.operator.conftest import VALID_DEFINITION, workflow_body
 
 from mozaiks_operator import constants as c
-from mozaiks_operator.build.desired import Environment, desired_children
-from mozaiks_operator.build.workflows import (
+from mozaiks_operator.model.tenant import Tenant
+from mozaiks_operator.model.workflow import ServedFile, Workflow
+from mozaiks_operator.specs.desired import Environment, desired_children
+from mozaiks_operator.specs.workflows import (
     build_workflows_configmap,
     configmap_data_bytes,
     fits,
     select_workflows,
 )
-from mozaiks_operator.model.tenant import Tenant
-from mozaiks_operator.model.workflow import ServedFile, Workflow
 
 pytestmark = pytest.mark.unit
 MakeTenant = Callable[..., Tenant]
@@ -80,7 +80,7 @@ def test_configmap_limit_detected(make_tenant: MakeTenant) -> None:
     cm = build_workflows_configmap(tenant, [bigger])
     assert configmap_data_bytes(cm["data"]) == c.CONFIGMAP_LIMIT_BYTES + 1
     assert not fits(cm)
-    from mozaiks_operator.build.workflows import Selection
+    from mozaiks_operator.specs.workflows import Selection
 
     desired = desired_children(
         tenant, Selection((bigger,), {}), Environment("i", "n", 27017, None, None)

@@ -8,9 +8,9 @@ from collections.abc import Callable
 import pytest
 from tests.support.netpol import Source, admits, selects
 
-from mozaiks_operator.build.deployment import build_runtime_deployment
-from mozaiks_operator.build.network import build_runtime_network_policy
 from mozaiks_operator.model.tenant import Tenant
+from mozaiks_operator.specs.deployment import build_runtime_deployment
+from mozaiks_operator.specs.network import build_runtime_network_policy
 
 pytestmark = pytest.mark.unit
 MakeTenant = Callable[..., Tenant]

@@ -9,9 +9,9 @@ from collections.abc import Callable
 import pytest
 from pydantic import ValidationError
 
-from mozaiks_operator.build.credentials import build_settings_secret, runtime_settings
-from mozaiks_operator.build.deployment import runtime_env
 from mozaiks_operator.model.tenant import RetentionSpec, Tenant
+from mozaiks_operator.specs.credentials import build_settings_secret, runtime_settings
+from mozaiks_operator.specs.deployment import runtime_env
 from mozaiks_runtime.config import Settings as RuntimeSettings
 
 pytestmark = pytest.mark.unit

@@ -9,9 +9,12 @@ import pytest
 from mozaiks_operator import constants as c
 from mozaiks_operator.errors import Blocked, InvalidSpec, OperatorError
 from mozaiks_operator.status import (
+    TENANT_NOTICES,
+    WORKFLOW_NOTICES,
     Outcome,
     RuntimeState,
     WorkflowOutcome,
+    condition_events,
     tenant_status,
     transitions,
     workflow_status,
@@ -125,6 +128,52 @@ def test_workflow_never_valid_and_tenant_missing() -> None:
     assert served["message"] == "Tenant 'acme' not found in this namespace"
     s = workflow_status(_wf(duplicate_of="other"), {}, now=T0)
     assert _conds(s)["Served"]["reason"] == c.REASON_DUPLICATE_WORKFLOW
+
+
+def test_tenant_events_say_degraded_flips_and_becoming_ready() -> None:
+    rolling = tenant_status(Outcome(1, ROLLING), {}, now=T0)
+    # First status: Degraded=False is news (Normal), Ready=False while rolling out is not.
+    assert condition_events({}, rolling, TENANT_NOTICES) == [
+        ("Normal", c.REASON_RECONCILED, "all children applied")
+    ]
+    up = tenant_status(Outcome(1, UP), rolling, now=T1)
+    assert condition_events(rolling, up, TENANT_NOTICES) == [
+        ("Normal", c.REASON_AVAILABLE, "2/2 replicas available, 2 up to date")
+    ]
+    err = Blocked(c.REASON_SECRET_MISSING, "Secret x does not exist")
+    bad = tenant_status(Outcome(2, UP, error=err), up, now=T1)
+    assert condition_events(up, bad, TENANT_NOTICES) == [
+        ("Warning", c.REASON_SECRET_MISSING, "Secret x does not exist")
+    ]
+    # Same status and reason with another message (the replica count moved): no Event.
+    fewer = RuntimeState(
+        True, generation=2, observed_generation=2, replicas=3, updated=3, ready=3, available=3
+    )
+    assert condition_events(up, tenant_status(Outcome(1, fewer), up, now=T1), TENANT_NOTICES) == []
+
+
+def test_workflow_events_include_new_messages() -> None:
+    served = workflow_status(_wf(), {}, now=T0)
+    assert [e[0] for e in condition_events({}, served, WORKFLOW_NOTICES)] == ["Normal", "Normal"]
+    assert condition_events(served, served, WORKFLOW_NOTICES) == []
+    more = workflow_status(_wf(tenants=("acme", "beta")), served, now=T1)
+    assert condition_events(served, more, WORKFLOW_NOTICES) == [
+        ("Normal", c.REASON_SERVED, "generation 2 served by Tenant(s) acme, beta")
+    ]
+    invalid = workflow_status(_wf(errors=("bad",)), more, now=T1)
+    events = condition_events(more, invalid, WORKFLOW_NOTICES)
+    assert events[0] == ("Warning", c.REASON_SCHEMA_INVALID, "bad; still serving generation 2")
+    missing = workflow_status(_wf(tenants=()), served, now=T1)
+    assert condition_events(served, missing, WORKFLOW_NOTICES) == [
+        ("Warning", c.REASON_TENANT_NOT_FOUND, "Tenant 'acme' not found in this namespace")
+    ]
+
+
+def test_workflow_waiting_for_tenant() -> None:
+    assert _wf(tenants=()).waiting_for_tenant
+    assert not _wf().waiting_for_tenant
+    assert not _wf(tenants=(), served=None).waiting_for_tenant
+    assert not _wf(tenants=(), duplicate_of="other").waiting_for_tenant
 
 
 def test_merge_patch_removes_keys() -> None:

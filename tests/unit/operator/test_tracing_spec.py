@@ -8,11 +8,11 @@ from collections.abc import Callable
 
 import pytest
 
-from mozaiks_operator.build.credentials import build_settings_secret, runtime_settings
-from mozaiks_operator.build.deployment import config_hash, runtime_env
 from mozaiks_operator.config import Settings as OperatorSettings
 from mozaiks_operator.config import SettingsError
 from mozaiks_operator.model.tenant import Tenant
+from mozaiks_operator.specs.credentials import build_settings_secret, runtime_settings
+from mozaiks_operator.specs.deployment import config_hash, runtime_env
 from mozaiks_runtime.config import Settings as RuntimeSettings
 
 pytestmark = pytest.mark.unit

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 
 from mozaiks_operator import constants as c
-from mozaiks_operator.build.credentials import build_settings_secret, runtime_settings
-from mozaiks_operator.build.deployment import config_hash, runtime_env
 from mozaiks_operator.errors import InvalidSpec
 from mozaiks_operator.model.tenant import Tenant
 from mozaiks_operator.reconcile import check_webhook
+from mozaiks_operator.specs.credentials import build_settings_secret, runtime_settings
+from mozaiks_operator.specs.deployment import config_hash, runtime_env
 from mozaiks_runtime.config import Settings as RuntimeSettings
 
 pytestmark = pytest.mark.unit

@@ -20,9 +20,9 @@ import yaml
 from prometheus_client import CollectorRegistry
 
 from mozaiks_operator import constants as c
-from mozaiks_operator.build.scaling import load_query
 from mozaiks_operator.metrics import OperatorMetrics
 from mozaiks_operator.model.tenant import Tenant
+from mozaiks_operator.specs.scaling import load_query
 from mozaiks_runtime.metrics import Metrics
 
 pytestmark = pytest.mark.unit

@@ -67,7 +67,7 @@ def test_entrypoint_is_the_console_script(name: str, command: str) -> None:
     final = dict(_final_stage(name))
     assert json.loads(final["ENTRYPOINT"]) == ["mozaiks"]
     assert json.loads(final["CMD"])[0] == command
-    assert 'mozaiks = "mozaiks_runtime.cli:main"' in (ROOT / "pyproject.toml").read_text()
+    assert 'mozaiks = "mozaiks_cli.main:main"' in (ROOT / "pyproject.toml").read_text()
 
 
 @pytest.mark.parametrize("name", DOCKERFILES)

@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from mozaiks_operator import constants as c
-from mozaiks_operator.build.names import child_labels
 from mozaiks_operator.model.tenant import Tenant
+from mozaiks_operator.specs.names import child_labels
 
 
 def _inheritable(items: Mapping[str, str]) -> dict[str, str]:

@@ -12,9 +12,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from mozaiks_operator import constants as c
-from mozaiks_operator.build.meta import child_metadata
-from mozaiks_operator.build.names import runtime_name, selector_labels
 from mozaiks_operator.model.tenant import Tenant
+from mozaiks_operator.specs.meta import child_metadata
+from mozaiks_operator.specs.names import runtime_name, selector_labels
 
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"  # set by the API server on every namespace
 

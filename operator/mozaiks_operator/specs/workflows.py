@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mozaiks_operator import constants as c
-from mozaiks_operator.build.meta import child_metadata
-from mozaiks_operator.build.names import workflows_configmap_name
 from mozaiks_operator.model.tenant import Tenant
 from mozaiks_operator.model.workflow import ServedFile, Workflow
+from mozaiks_operator.specs.meta import child_metadata
+from mozaiks_operator.specs.names import workflows_configmap_name
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from mozaiks_operator import constants as c
-from mozaiks_operator.build.meta import child_metadata
-from mozaiks_operator.build.names import runtime_name, selector_labels
 from mozaiks_operator.model.tenant import Tenant
+from mozaiks_operator.specs.meta import child_metadata
+from mozaiks_operator.specs.names import runtime_name, selector_labels
 
 
 def build_runtime_service(tenant: Tenant) -> dict[str, Any]:

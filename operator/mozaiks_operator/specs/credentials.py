@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from mozaiks_operator import constants as c
-from mozaiks_operator.build.meta import child_metadata
-from mozaiks_operator.build.names import database_secret_name, settings_secret_name
 from mozaiks_operator.model.tenant import Tenant
+from mozaiks_operator.specs.meta import child_metadata
+from mozaiks_operator.specs.names import database_secret_name, settings_secret_name
 
 
 @dataclass(frozen=True)

@@ -6,23 +6,23 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from mozaiks_operator.build.credentials import (
+from mozaiks_operator.model.tenant import Tenant
+from mozaiks_operator.specs.credentials import (
     DatabaseCredentials,
     build_database_secret,
     build_settings_secret,
 )
-from mozaiks_operator.build.deployment import build_runtime_deployment, config_hash
-from mozaiks_operator.build.ingress import build_runtime_ingress
-from mozaiks_operator.build.network import build_runtime_network_policy
-from mozaiks_operator.build.scaling import (
+from mozaiks_operator.specs.deployment import build_runtime_deployment, config_hash
+from mozaiks_operator.specs.ingress import build_runtime_ingress
+from mozaiks_operator.specs.network import build_runtime_network_policy
+from mozaiks_operator.specs.scaling import (
     HPA_KIND,
     SCALED_OBJECT_KIND,
     build_runtime_autoscaler,
     build_runtime_pdb,
 )
-from mozaiks_operator.build.service import build_runtime_service
-from mozaiks_operator.build.workflows import Selection, build_workflows_configmap, fits
-from mozaiks_operator.model.tenant import Tenant
+from mozaiks_operator.specs.service import build_runtime_service
+from mozaiks_operator.specs.workflows import Selection, build_workflows_configmap, fits
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class Environment:
     # The namespace admitted to the runtimes' metrics port ("": none unless the Tenant says).
     monitoring_namespace: str = ""
     # Where KEDA's scaler finds Prometheus: set when the operator has one configured and KEDA's
-    # ScaledObject kind is served (build/scaling.py); None: HPAs only, no ScaledObject pruned.
+    # ScaledObject kind is served (specs/scaling.py); None: HPAs only, no ScaledObject pruned.
     keda_prometheus_url: str | None = None
 
 

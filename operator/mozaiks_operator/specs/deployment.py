@@ -7,9 +7,10 @@ import json
 from typing import Any
 
 from mozaiks_operator import constants as c
-from mozaiks_operator.build.credentials import runtime_settings
-from mozaiks_operator.build.meta import child_metadata
-from mozaiks_operator.build.names import (
+from mozaiks_operator.model.tenant import SecretKeyRef, Tenant
+from mozaiks_operator.specs.credentials import runtime_settings
+from mozaiks_operator.specs.meta import child_metadata
+from mozaiks_operator.specs.names import (
     child_labels,
     database_secret_name,
     runtime_name,
@@ -17,7 +18,6 @@ from mozaiks_operator.build.names import (
     settings_secret_name,
     workflows_configmap_name,
 )
-from mozaiks_operator.model.tenant import SecretKeyRef, Tenant
 
 
 def _from_secret(env: str, name: str, key: str) -> dict[str, Any]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from mozaiks_operator import constants as c
-from mozaiks_operator.build.meta import child_metadata
-from mozaiks_operator.build.names import runtime_name
 from mozaiks_operator.model.tenant import Tenant
+from mozaiks_operator.specs.meta import child_metadata
+from mozaiks_operator.specs.names import runtime_name
 
 # ingress-nginx upgrades WebSockets by itself but closes idle proxied connections after 60 s;
 # chats wait on humans for minutes. Buffering off streams events as they are produced.

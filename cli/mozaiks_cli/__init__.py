@@ -1,0 +1,1 @@
+"""The `mozaiks` console script: the one package that imports both the runtime and the operator."""
