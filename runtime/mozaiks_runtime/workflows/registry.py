@@ -191,60 +191,50 @@ class WorkflowRegistry:
         errors: dict[str, list[str]] = {}
         if snapshot.directory_error is not None:
             errors[str(self.directory)] = [snapshot.directory_error]
-        current: dict[str, LoadedWorkflow] = {}
-        owners: dict[str, Path] = {}
-        for path, result in snapshot.files.items():
-            if result.errors:
-                errors[path.name] = list(result.errors)
-                continue
-            assert result.workflow is not None
-            name = result.workflow.name
-            if name in owners:
-                errors[path.name] = [
-                    f"{path.name}: $.name: workflow {name!r} is already defined in "
-                    f"{owners[name].name}; this file is ignored"
-                ]
-                continue
-            owners[name] = path
-            current[name] = result.workflow
-        # A broken file keeps its workflow's last good version current (when the name is known).
-        for path, result in snapshot.files.items():
-            previous = self._files.get(path)
-            if result.errors and previous is not None and previous.workflow is not None:
-                name = previous.workflow.name
-                if name not in current:
-                    current[name] = self._current.get(name, previous.workflow)
-                    snapshot.files[path] = _FileResult(
-                        result.digest, previous.workflow, result.errors
-                    )
+        current = _collect(snapshot, errors)
+        self._keep_last_good(snapshot, current)
         if snapshot.directory_error is not None:
             current = dict(self._current)  # an unreadable mount is not "every workflow deleted"
 
-        changed = {n: w.version for n, w in current.items()} != {
-            n: w.version for n, w in self._current.items()
-        } or errors != self._errors
+        changed = _versions(current) != _versions(self._current) or errors != self._errors
         for workflow in current.values():
             self._remember(workflow)
         self._files = snapshot.files if snapshot.directory_error is None else self._files
         self._current = current
         self._errors = errors
         if changed:
-            self._generation += 1
-            waiters, self._waiters = self._waiters, []
-            for waiter in waiters:
-                if not waiter.done():
-                    waiter.set_result(self._generation)
-            logger.info(
-                "workflows loaded",
-                extra={
-                    "workflows": {n: w.version[:15] for n, w in current.items()},
-                    "invalid_files": sorted(errors),
-                },
-            )
-            for source, problems in errors.items():
-                for problem in problems:
-                    logger.warning("invalid workflow: %s", problem, extra={"file": source})
+            self._announce()
         return changed
+
+    def _keep_last_good(self, snapshot: _Snapshot, current: dict[str, LoadedWorkflow]) -> None:
+        """A broken file keeps its workflow's last good version current (when the name is
+        known)."""
+        for path, result in snapshot.files.items():
+            previous = self._files.get(path)
+            if not result.errors or previous is None or previous.workflow is None:
+                continue
+            name = previous.workflow.name
+            if name not in current:
+                current[name] = self._current.get(name, previous.workflow)
+                snapshot.files[path] = _FileResult(result.digest, previous.workflow, result.errors)
+
+    def _announce(self) -> None:
+        """A new generation: wake the waiters and log what is served and what is not."""
+        self._generation += 1
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(self._generation)
+        logger.info(
+            "workflows loaded",
+            extra={
+                "workflows": {n: w.version[:15] for n, w in self._current.items()},
+                "invalid_files": sorted(self._errors),
+            },
+        )
+        for source, problems in self._errors.items():
+            for problem in problems:
+                logger.warning("invalid workflow: %s", problem, extra={"file": source})
 
     def _remember(self, workflow: LoadedWorkflow) -> None:
         versions = self._versions.setdefault(workflow.name, OrderedDict())
@@ -252,6 +242,32 @@ class WorkflowRegistry:
         versions.move_to_end(workflow.version)
         while len(versions) > self._keep_versions:
             versions.popitem(last=False)
+
+
+def _collect(snapshot: _Snapshot, errors: dict[str, list[str]]) -> dict[str, LoadedWorkflow]:
+    """The valid workflows by name; each file's problems go to `errors` (a second file that
+    defines a name already taken is a problem of its own)."""
+    current: dict[str, LoadedWorkflow] = {}
+    owners: dict[str, Path] = {}
+    for path, result in snapshot.files.items():
+        if result.errors:
+            errors[path.name] = list(result.errors)
+            continue
+        assert result.workflow is not None
+        name = result.workflow.name
+        if name in owners:
+            errors[path.name] = [
+                f"{path.name}: $.name: workflow {name!r} is already defined in "
+                f"{owners[name].name}; this file is ignored"
+            ]
+            continue
+        owners[name] = path
+        current[name] = result.workflow
+    return current
+
+
+def _versions(workflows: Mapping[str, LoadedWorkflow]) -> dict[str, str]:
+    return {name: workflow.version for name, workflow in workflows.items()}
 
 
 def _is_workflow_file(path: Path) -> bool:
