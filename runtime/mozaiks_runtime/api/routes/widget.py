@@ -17,7 +17,6 @@ from mozaiks_runtime.api.deps import (
 from mozaiks_runtime.api.links import ws_url
 from mozaiks_runtime.api.routes.workflows import visible_catalog
 from mozaiks_runtime.api.schemas import (
-    ChatMeta,
     Exists,
     SessionList,
     SessionSummary,
@@ -29,6 +28,7 @@ from mozaiks_runtime.api.schemas import (
 from mozaiks_runtime.auth.identity import Identity
 from mozaiks_runtime.chats.events import chat_meta_data
 from mozaiks_runtime.errors import NotFound
+from mozaiks_runtime.wire.events import ChatMeta
 
 router = APIRouter(prefix="/api", tags=["widget"])
 
@@ -81,7 +81,7 @@ async def chat_meta(
     if chat.workflow_name != workflow_name:
         raise NotFound("chat not found")
     last_seq = await service.last_seq(chat)
-    return ChatMeta(**chat_meta_data(chat, last_seq=last_seq, exists=True))
+    return chat_meta_data(chat, last_seq=last_seq, exists=True)
 
 
 @router.get("/sessions/list/{app_id}/{user_id}")

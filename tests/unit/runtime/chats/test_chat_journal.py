@@ -16,6 +16,7 @@ from mozaiks_runtime.chats.journal import Journal
 from mozaiks_runtime.errors import StorageUnavailable
 from mozaiks_runtime.storage.base import NewEvent, utcnow
 from mozaiks_runtime.storage.sqlite import SqliteStore
+from mozaiks_runtime.wire.events import TextChunkData
 
 pytestmark = pytest.mark.unit
 KEY = ("app", "c1")
@@ -27,7 +28,9 @@ async def test_emitted_events_are_stored_then_published_in_order(store: SqliteSt
     with hub.subscribe(KEY) as sub:
         for n in range(1, 4):
             await journal.emit(*KEY, NewEvent("chat.text", {"n": n}))
-        journal.publish(*KEY, transient("chat.text_chunk", {"c": "x"}, chat_id="c1"))
+        journal.publish(
+            *KEY, transient("chat.text_chunk", TextChunkData(agent="A", content="x"), chat_id="c1")
+        )
         last = await journal.append(*KEY, [NewEvent("chat.run_complete", {})])
         assert [e.seq for e in last] == [4]
         frames = [sub.get_nowait() for _ in range(5)]

@@ -1,0 +1,174 @@
+"""The server's messages on the wire: one pydantic model per `data` shape.
+
+chats/ builds every event and frame from these (chats/events.py maps each message type to its
+model and refuses anything else), and ws/messages.py exports `docs/api/events/` from the same
+models: there is no second description. Pure shapes: no I/O, no imports from the rest of the
+runtime, so the domain and the edges can both import them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class WireData(BaseModel):
+    """The `data` of one server message. Extra keys are allowed: a replayed event adds
+    `replay: true` to what was stored."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class ChatMeta(WireData):  # `chat_meta`, a socket's first frame, and GET /api/chats/meta
+    chat_id: str
+    workflow_name: str
+    app_id: str
+    user_id: str
+    status: str
+    last_seq: int
+    created_at: str
+    chat_exists: bool
+
+
+class AgentData(WireData):
+    agent: str
+
+
+class TextChunkData(WireData):
+    agent: str
+    content: str = Field(description="The next piece of the agent's message.")
+
+
+class TextData(WireData):
+    agent: str
+    content: str
+    role: Literal["assistant", "user"]
+    visible: bool = True
+    replay: bool | None = None
+
+
+class ToolCallData(WireData):
+    call_id: str | None = Field(None, description="Agent tools.")
+    name: str | None = Field(None, description="Agent tools.")
+    agent: str
+    arguments: dict[str, Any] | None = Field(None, description="Agent tools.")
+    tool_name: str | None = Field(None, description="UI tools.")
+    component_type: str | None = Field(None, description="UI tools.")
+    awaiting_response: bool | None = Field(None, description="UI tools: true.")
+    payload: dict[str, Any] | None = Field(None, description="UI tools.")
+    corr: str | None = Field(None, description="UI tools: the eventId to answer with.")
+    display: Literal["inline", "artifact"] | None = None
+
+
+class ToolResponseData(WireData):
+    call_id: str
+    name: str
+    agent: str
+    result: Any
+    status: Literal["ok", "error"]
+
+
+class InputRequestData(WireData):
+    request_id: str
+    agent: str
+    prompt: str
+    password: bool
+
+
+class InputAckData(WireData):
+    request_id: str
+    input_request_id: str
+    status: str
+
+
+class RequestIdData(WireData):
+    request_id: str
+
+
+class UiToolDoneData(WireData):
+    eventId: str
+    ui_tool_id: str
+    status: str
+
+
+class UiToolAckData(WireData):
+    eventId: str
+    status: str
+
+
+class UsageDeltaData(WireData):
+    chat_id: str
+    app_id: str
+    user_id: str
+    workflow_name: str
+    agent_name: str
+    model_name: str
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+    duration_sec: float
+    cost: float = 0.0  # from the deployment's price table (MOZAIKS_PRICE_TABLE)
+
+
+class UsageTotalsData(WireData):
+    calls: int
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+    cost: float = 0.0
+    duration_sec: float = 0.0
+
+
+class UsageSummaryData(UsageTotalsData):
+    """The run's totals (usage/accounting.py's RunUsage), overall and per model."""
+
+    chat_id: str
+    workflow_name: str
+    by_model: dict[str, UsageTotalsData] = Field(default_factory=dict)
+
+
+class RunCompleteData(WireData):
+    status: str
+    summary: str
+    total_tokens: int
+
+
+class ResumeBoundaryData(WireData):
+    chat_id: str
+    last_seq: int
+    replayed_events: int
+
+
+class WorkflowStartedData(WireData):
+    chat_id: str
+    workflow_name: str
+    app_id: str
+    user_id: str
+
+
+class MessageQueuedData(WireData):
+    position: int = Field(description="1: the message starts the next run.")
+    policy: Literal["enqueue", "interrupt"]
+
+
+class RunCancelledData(WireData):
+    by: str = Field(description="The user who stopped the run.")
+    reason: str
+    agent: str | None = Field(description="The agent whose turn it was.")
+
+
+class WorkflowUpgradedData(WireData):
+    from_version: str = Field(description="The content hash the chat was pinned to.")
+    to_version: str = Field(description="The content hash it runs from now on.")
+    version: str = Field(description="The author's label of the new version.")
+    by: str = Field(description="The user who upgraded the chat.")
+
+
+class ErrorData(WireData):
+    message: str
+    error_code: str
+
+
+class EmptyData(WireData):
+    pass
