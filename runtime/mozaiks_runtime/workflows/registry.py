@@ -23,9 +23,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from mozaiks_runtime.workflows.model import HumanInputTool, UITool, WorkflowDefinition
+from mozaiks_runtime.workflows.model import WorkflowDefinition
 from mozaiks_runtime.workflows.plugins import installed_tool_names
 from mozaiks_runtime.workflows.schema import WorkflowInvalid, validate_text
 
@@ -149,13 +148,6 @@ class WorkflowRegistry:
     def errors(self) -> dict[str, list[str]]:
         """Problems by file (a file name, or the directory itself when it cannot be read)."""
         return {source: list(problems) for source, problems in self._errors.items()}
-
-    def public_catalog(self) -> dict[str, dict[str, Any]]:
-        """What the ChatUI widget needs to list and open the workflows, keyed by name.
-
-        No system prompts, no tool internals, no hidden agents: safe to serve without a token.
-        """
-        return {wf.name: public_entry(wf) for wf in self.all()}
 
     # ── scanning (runs in a thread) and applying (on the loop) ──────────────
 
@@ -293,51 +285,3 @@ def _load(path: Path, data: bytes, digest: str, plugins: Collection[str]) -> _Fi
     except WorkflowInvalid as exc:
         return _FileResult(digest, None, tuple(exc.errors))
     return _FileResult(digest, LoadedWorkflow(definition, digest, path))
-
-
-def public_entry(workflow: LoadedWorkflow) -> dict[str, Any]:
-    """One workflow as the widget sees it.
-
-    The keys follow what the shipped ChatUI widget reads from `GET /api/workflows` (`name` is its
-    display name; `visual_agents`, `chat_pane_agents`, `ui_tools`, `human_in_the_loop`...).
-    """
-    wf = workflow.definition
-    shown = [a for a in wf.agents if a.show_to_user]
-    ui_tools = {
-        t.name: {
-            "tool_name": t.name,
-            "component_type": t.component_type,
-            "display": t.display,
-            "description": t.description,
-        }
-        for t in wf.tools
-        if isinstance(t, UITool)
-    }
-    asks_user = any(isinstance(t, HumanInputTool) for t in wf.tools)
-    return {
-        "name": wf.title,
-        "workflow_name": wf.name,
-        "display_name": wf.title,
-        "description": wf.description,
-        "version": wf.version,
-        "content_version": workflow.version,
-        "startup_mode": wf.startup_mode,
-        "max_turns": wf.max_turns,
-        "human_in_the_loop": asks_user or bool(ui_tools),
-        "orchestration_pattern": "handoffs" if len(wf.agents) > 1 else "single_agent",
-        "initial_agent": wf.start_agent if wf.agent(wf.start_agent) in shown else None,
-        "visual_agents": {
-            a.name: {
-                "name": a.name,
-                "display_name": a.display_name or a.name,
-                "description": a.description,
-            }
-            for a in shown
-        },
-        "chat_pane_agents": [a.name for a in shown],
-        "artifact_agents": [],
-        "ui_tools": ui_tools,
-        "tools": {
-            t.name: {"kind": t.kind} for t in wf.tools if isinstance(t, UITool | HumanInputTool)
-        },
-    }
