@@ -6,7 +6,12 @@ from __future__ import annotations
 from mozaiks_runtime.auth.entitlements import entitled
 from mozaiks_runtime.auth.identity import Identity
 from mozaiks_runtime.wire.catalog import AgentEntry, ToolEntry, UiToolEntry, WorkflowEntry
-from mozaiks_runtime.workflows.model import HumanInputTool, UITool
+from mozaiks_runtime.workflows.model import (
+    AgentDefinition,
+    HumanInputTool,
+    UITool,
+    WorkflowDefinition,
+)
 from mozaiks_runtime.workflows.registry import LoadedWorkflow, WorkflowRegistry
 
 
@@ -27,16 +32,7 @@ def catalog_entry(workflow: LoadedWorkflow) -> WorkflowEntry:
     """One workflow as the widget sees it."""
     wf = workflow.definition
     shown = [a for a in wf.agents if a.show_to_user]
-    ui_tools = {
-        t.name: UiToolEntry(
-            tool_name=t.name,
-            component_type=t.component_type,
-            display=t.display,
-            description=t.description,
-        )
-        for t in wf.tools
-        if isinstance(t, UITool)
-    }
+    ui_tools = _ui_tools(wf)
     asks_user = any(isinstance(t, HumanInputTool) for t in wf.tools)
     return WorkflowEntry(
         name=wf.title,
@@ -50,18 +46,37 @@ def catalog_entry(workflow: LoadedWorkflow) -> WorkflowEntry:
         human_in_the_loop=asks_user or bool(ui_tools),
         orchestration_pattern="handoffs" if len(wf.agents) > 1 else "single_agent",
         initial_agent=wf.start_agent if wf.agent(wf.start_agent) in shown else None,
-        visual_agents={
-            a.name: AgentEntry(
-                name=a.name, display_name=a.display_name or a.name, description=a.description
-            )
-            for a in shown
-        },
+        visual_agents={a.name: _agent(a) for a in shown},
         chat_pane_agents=[a.name for a in shown],
         artifact_agents=[],
         ui_tools=ui_tools,
-        tools={
-            t.name: ToolEntry(kind=t.kind)
-            for t in wf.tools
-            if isinstance(t, UITool | HumanInputTool)
-        },
+        tools=_user_tools(wf),
     )
+
+
+def _user_tools(wf: WorkflowDefinition) -> dict[str, ToolEntry]:
+    """The tools that involve the user."""
+    return {
+        t.name: ToolEntry(kind=t.kind) for t in wf.tools if isinstance(t, UITool | HumanInputTool)
+    }
+
+
+def _agent(agent: AgentDefinition) -> AgentEntry:
+    return AgentEntry(
+        name=agent.name,
+        display_name=agent.display_name or agent.name,
+        description=agent.description,
+    )
+
+
+def _ui_tools(wf: WorkflowDefinition) -> dict[str, UiToolEntry]:
+    return {
+        t.name: UiToolEntry(
+            tool_name=t.name,
+            component_type=t.component_type,
+            display=t.display,
+            description=t.description,
+        )
+        for t in wf.tools
+        if isinstance(t, UITool)
+    }
