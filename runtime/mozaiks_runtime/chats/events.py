@@ -141,7 +141,7 @@ def data_of(type_: str, data: wire.WireData) -> dict[str, Any]:
     the frames before the models); TypeError unless it is the model of `type_`."""
     if type(data) is not DATA.get(type_):
         raise TypeError(f"{type_!r} data must be built as its model, not {type(data).__name__}")
-    return data.model_dump(exclude_unset=True)
+    return data.as_dict()
 
 
 def event(type_: str, data: wire.WireData) -> NewEvent:

@@ -8,6 +8,7 @@ runtime, so the domain and the edges can both import them.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -18,6 +19,24 @@ class WireData(BaseModel):
     `replay: true` to what was stored."""
 
     model_config = ConfigDict(extra="allow")
+
+    def as_dict(self) -> dict[str, Any]:
+        """The data as sent: the fields the builder set, extras last; what model_dump(
+        exclude_unset=True) gives for a flat model, several times faster (every event of a run
+        goes through it)."""
+        data = self.__dict__.copy()
+        for name in _defaulted(type(self)):
+            if name not in self.__pydantic_fields_set__:
+                del data[name]
+        if self.__pydantic_extra__:
+            data.update(self.__pydantic_extra__)
+        return data
+
+
+@cache
+def _defaulted(model: type[WireData]) -> tuple[str, ...]:
+    """The fields a builder may leave out (they have a default)."""
+    return tuple(name for name, info in model.model_fields.items() if not info.is_required())
 
 
 class ChatMeta(WireData):  # `chat_meta`, a socket's first frame, and GET /api/chats/meta
@@ -126,6 +145,9 @@ class UsageSummaryData(UsageTotalsData):
     chat_id: str
     workflow_name: str
     by_model: dict[str, UsageTotalsData] = Field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return self.model_dump(exclude_unset=True)  # nested models (once per run)
 
 
 class RunCompleteData(WireData):

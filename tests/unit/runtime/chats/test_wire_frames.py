@@ -71,3 +71,31 @@ def test_no_module_builds_a_message_outside_chats_events() -> None:
             if name in CONSTRUCTORS:
                 found.append(f"{path.relative_to(PACKAGE)}:{node.lineno} {name}(...)")
     assert found == [], "build events and frames with chats/events.py's event/transient"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        wire.TextData(agent="A", content="hi", role="user", visible=False),
+        wire.TextData(agent="A", content="hi", role="user", replay=True),
+        wire.ToolCallData(agent="A", tool_name="form", awaiting_response=True, corr="e1"),
+        wire.RunCancelledData(by="u", reason="r", agent=None),
+        wire.AgentData(agent="A", extra_key={"n": 1}),
+        wire.UsageSummaryData(
+            chat_id="c",
+            workflow_name="w",
+            calls=1,
+            prompt_tokens=1,
+            completion_tokens=2,
+            total_tokens=3,
+            by_model={
+                "m": wire.UsageTotalsData(
+                    calls=1, prompt_tokens=1, completion_tokens=2, total_tokens=3
+                )
+            },
+        ),
+    ],
+)
+def test_the_fast_dump_is_pydantics_dump_of_the_fields_set(data: wire.WireData) -> None:
+    assert data.as_dict() == data.model_dump(exclude_unset=True)
+    assert list(data.as_dict()) == list(data.model_dump(exclude_unset=True))  # same key order
