@@ -136,20 +136,27 @@ def envelope(
     return body
 
 
-def data_of(type_: str, data: wire.WireData) -> dict[str, Any]:
+Data = wire.WireData | wire.Trusted  # a model instance, or `Model.trusted(...)` on the hot path
+
+
+def data_of(type_: str, data: Data) -> dict[str, Any]:
     """`data` as the dict sent: the fields its builder set (a default left out stays out, as in
-    the frames before the models); TypeError unless it is the model of `type_`."""
-    if type(data) is not DATA.get(type_):
-        raise TypeError(f"{type_!r} data must be built as its model, not {type(data).__name__}")
-    return data.as_dict()
+    the frames before the models); TypeError unless it was built as the model of `type_`."""
+    model = DATA.get(type_)
+    if isinstance(data, wire.Trusted):
+        if data.model is model:
+            return data.data
+    elif type(data) is model:
+        return data.as_dict()
+    raise TypeError(f"{type_!r} data must be built as its model, not {type(data).__name__}")
 
 
-def event(type_: str, data: wire.WireData) -> NewEvent:
+def event(type_: str, data: Data) -> NewEvent:
     """A persisted event, its data built from the model of its type."""
     return NewEvent(type_, data_of(type_, data))
 
 
-def transient(type_: str, data: wire.WireData, *, chat_id: str) -> Frame:
+def transient(type_: str, data: Data, *, chat_id: str) -> Frame:
     body = envelope(type_, data_of(type_, data), chat_id=chat_id)
     return Frame(type_, None, jsontext.dumps(body))
 
@@ -166,19 +173,20 @@ def from_engine(event_: EngineEvent, scope: RunScope) -> NewEvent | Frame:
     ModelUsage is priced first (usage/accounting.py), so it is not translated here."""
     match event_:
         case TextChunk(agent=agent, content=content):
-            chunk = wire.TextChunkData(agent=agent, content=content)
+            chunk = wire.TextChunkData.trusted(agent=agent, content=content)
             return transient(TEXT_CHUNK, chunk, chat_id=scope.chat_id)
         case SpeakerSelected(agent=agent):
-            return event(SELECT_SPEAKER, wire.AgentData(agent=agent))
+            return event(SELECT_SPEAKER, wire.AgentData.trusted(agent=agent))
         case TextMessage(agent=agent, content=content, role=role, visible=visible):
-            return event(TEXT, text_data(agent=agent, content=content, role=role, visible=visible))
+            text = wire.TextData.trusted(agent=agent, content=content, role=role, visible=visible)
+            return event(TEXT, text)
         case ToolCall(call_id=call_id, name=name, agent=agent, arguments=arguments):
-            call = wire.ToolCallData(
+            call = wire.ToolCallData.trusted(
                 call_id=call_id, name=name, agent=agent, arguments=dict(arguments)
             )
             return event(TOOL_CALL, call)
         case ToolResult(call_id=call_id, name=name, agent=agent, result=result, status=status):
-            response = wire.ToolResponseData(
+            response = wire.ToolResponseData.trusted(
                 call_id=call_id, name=name, agent=agent, result=result, status=status
             )
             return event(TOOL_RESPONSE, response)

@@ -99,3 +99,33 @@ def test_no_module_builds_a_message_outside_chats_events() -> None:
 def test_the_fast_dump_is_pydantics_dump_of_the_fields_set(data: wire.WireData) -> None:
     assert data.as_dict() == data.model_dump(exclude_unset=True)
     assert list(data.as_dict()) == list(data.model_dump(exclude_unset=True))  # same key order
+
+
+def test_every_trusted_build_names_its_models_fields() -> None:
+    """`Model.trusted(...)` skips validation on the hot path, so its keywords are checked here:
+    each is a field of the model, and every required field is given."""
+    calls = 0
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            func = node.func if isinstance(node, ast.Call) else None
+            if not (isinstance(func, ast.Attribute) and func.attr == "trusted"):
+                continue
+            assert isinstance(node, ast.Call) and isinstance(func.value, ast.Attribute | ast.Name)
+            name = func.value.attr if isinstance(func.value, ast.Attribute) else func.value.id
+            model = getattr(wire, name)
+            given = {k.arg for k in node.keywords}
+            assert None not in given, f"{path.name}:{node.lineno}: name each field"
+            required = {n for n, info in model.model_fields.items() if info.is_required()}
+            assert given <= set(model.model_fields), f"{path.name}:{node.lineno}: unknown field"
+            assert required <= given, f"{path.name}:{node.lineno}: missing {required - given}"
+            calls += 1
+    assert calls >= 5  # the engine events of chats/events.py's from_engine
+
+
+def test_trusted_data_of_another_type_is_refused() -> None:
+    with pytest.raises(TypeError, match="built as its model"):
+        events.event(events.TEXT, wire.AgentData.trusted(agent="A"))
+    chunk = events.transient(
+        events.TEXT_CHUNK, wire.TextChunkData.trusted(agent="A", content="x"), chat_id="c1"
+    )
+    assert json.loads(chunk.text)["data"] == {"agent": "A", "content": "x"}
