@@ -157,17 +157,6 @@ class Exists(BaseModel):
     exists: bool
 
 
-class ChatMeta(BaseModel):
-    chat_id: str
-    workflow_name: str
-    app_id: str
-    user_id: str
-    status: str
-    last_seq: int
-    created_at: str
-    chat_exists: bool
-
-
 class _WidgetIn(BaseModel):
     model_config = ConfigDict(extra="ignore")  # the widget may send fields we do not use
 

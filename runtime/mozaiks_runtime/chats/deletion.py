@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 
 from mozaiks_runtime.auth.identity import Identity
 from mozaiks_runtime.chats import events
@@ -43,7 +44,7 @@ def deleted_frame(chat_id: str) -> events.Frame:
     )
     code = reply_for(error).ws_close
     assert code is not None
-    return events.Frame(frame.type, None, frame.text, close=(code, "chat deleted"))
+    return replace(frame, close=(code, "chat deleted"))
 
 
 class ChatDeleter:

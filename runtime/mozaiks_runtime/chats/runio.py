@@ -16,6 +16,7 @@ from mozaiks_runtime.errors import InputTimeout
 from mozaiks_runtime.refs import ChatRef
 from mozaiks_runtime.storage.base import ChatStatus, NewEvent, UsageRecord
 from mozaiks_runtime.usage.accounting import RunUsage, usage_delta_data
+from mozaiks_runtime.wire import events as wire
 
 
 class UsageSink(Protocol):
@@ -82,7 +83,7 @@ class ChatRunIO:
         )
         self.tally.add(record)
         await self.add_tokens(record.total_tokens)
-        return NewEvent(events.USAGE_DELTA, usage_delta_data(record))
+        return events.event(events.USAGE_DELTA, usage_delta_data(record))
 
     async def request_input(self, *, agent: str, prompt: str, password: bool = False) -> str:
         scope = self.scope
@@ -98,15 +99,19 @@ class ChatRunIO:
         rid = request.request_id
         await self.set_status("waiting")  # stored before the user can see the question
         await self._append(
-            NewEvent(
+            events.event(
                 events.INPUT_REQUEST,
-                {"request_id": rid, "agent": agent, "prompt": prompt, "password": password},
+                wire.InputRequestData(
+                    request_id=rid, agent=agent, prompt=prompt, password=password
+                ),
             )
         )
         try:
             answer = await self.ports.pending.wait(request)
         except InputTimeout:
-            await self._append(NewEvent(events.INPUT_TIMEOUT, {"request_id": rid}))
+            await self._append(
+                events.event(events.INPUT_TIMEOUT, wire.RequestIdData(request_id=rid))
+            )
             raise
         text = str(answer)
         await self.set_status("running")
@@ -135,17 +140,17 @@ class ChatRunIO:
         eid = request.request_id
         await self.set_status("waiting")
         await self._append(
-            NewEvent(
+            events.event(
                 events.TOOL_CALL,
-                {
-                    "agent": agent,
-                    "tool_name": tool_name,
-                    "component_type": component_type,
-                    "awaiting_response": True,
-                    "payload": dict(payload),
-                    "corr": eid,
-                    "display": display,
-                },
+                wire.ToolCallData(
+                    agent=agent,
+                    tool_name=tool_name,
+                    component_type=component_type,
+                    awaiting_response=True,
+                    payload=dict(payload),
+                    corr=eid,
+                    display=display,
+                ),
             )
         )
         try:
@@ -164,15 +169,20 @@ class ChatRunIO:
 
 def accepted_input(request_id: str, text: str, *, password: bool) -> list[NewEvent]:
     """The ack of an answered input request and, unless it was a password, the user's message."""
-    ack = NewEvent(
+    ack = events.event(
         events.INPUT_ACK,
-        {"request_id": request_id, "input_request_id": request_id, "status": "accepted"},
+        wire.InputAckData(request_id=request_id, input_request_id=request_id, status="accepted"),
     )
     if password:
         return [ack]
-    return [ack, NewEvent(events.TEXT, events.text_data(agent="user", content=text, role="user"))]
+    return [
+        ack,
+        events.event(events.TEXT, events.text_data(agent="user", content=text, role="user")),
+    ]
 
 
 def ui_tool_done(event_id: str, tool_name: str, *, status: str) -> NewEvent:
     kind = events.UI_TOOL_COMPLETE if status == "completed" else events.UI_TOOL_DISMISS
-    return NewEvent(kind, {"eventId": event_id, "ui_tool_id": tool_name, "status": status})
+    return events.event(
+        kind, wire.UiToolDoneData(eventId=event_id, ui_tool_id=tool_name, status=status)
+    )

@@ -37,6 +37,7 @@ from mozaiks_runtime.storage.base import (
     NewEvent,
     Store,
 )
+from mozaiks_runtime.wire import events as wire
 from mozaiks_runtime.workflows.model import WorkflowDefinition
 
 if TYPE_CHECKING:
@@ -141,7 +142,7 @@ class RunManager:
             await cancel_open_requests(self._store, self._ports, fresh)
             await self._store.update_chat(chat.app_id, chat.chat_id, status="idle")
             data = events.cancelled_data(**stop.fields(), agent=fresh.last_agent)
-            await self.record(fresh, [NewEvent(events.RUN_CANCELLED, data)])
+            await self.record(fresh, [events.event(events.RUN_CANCELLED, data)])
         return "cancelled"
 
     async def record(self, chat: ChatRecord, new: Sequence[NewEvent]) -> None:
@@ -302,13 +303,13 @@ class RunManager:
         opening = list(plan.preamble)
         if plan.user_message is not None and plan.echo:
             opening.append(
-                NewEvent(
+                events.event(
                     events.TEXT,
                     events.text_data(agent="user", content=plan.user_message, role="user"),
                 )
             )
         agent = resume_agent or workflow.start_agent
-        opening.append(NewEvent(events.RUN_START, {"agent": agent}))
+        opening.append(events.event(events.RUN_START, wire.AgentData(agent=agent)))
         await journal.append(chat.ref, opening)
         self._count_run(plan, "started")
 
@@ -342,17 +343,15 @@ class RunManager:
         status = outcome.status if failure is None else failure[0]
         tail = []
         if failure is not None:
-            tail.append(NewEvent(events.ERROR, events.error_data(failure[2], failure[1])))
+            tail.append(events.event(events.ERROR, events.error_data(failure[2], failure[1])))
         summary = io.tally.summary_data(chat_id=chat.chat_id, workflow_name=chat.workflow_name)
-        tail.append(NewEvent(events.USAGE_SUMMARY, summary))
+        tail.append(events.event(events.USAGE_SUMMARY, summary))
         tail.append(
-            NewEvent(
+            events.event(
                 events.RUN_COMPLETE,
-                {
-                    "status": status,
-                    "summary": outcome.summary,
-                    "total_tokens": io.tally.total_tokens,
-                },
+                wire.RunCompleteData(
+                    status=status, summary=outcome.summary, total_tokens=io.tally.total_tokens
+                ),
             )
         )
         # The chat's state first, then the events that announce the end: a client that answers
@@ -376,8 +375,8 @@ class RunManager:
         await self._store.update_chat(chat.app_id, chat.chat_id, status="idle")
         summary = io.tally.summary_data(chat_id=chat.chat_id, workflow_name=chat.workflow_name)
         tail = [
-            NewEvent(events.USAGE_SUMMARY, summary),
-            NewEvent(events.RUN_CANCELLED, events.cancelled_data(**stop.fields(), agent=agent)),
+            events.event(events.USAGE_SUMMARY, summary),
+            events.event(events.RUN_CANCELLED, events.cancelled_data(**stop.fields(), agent=agent)),
         ]
         await self._ports.journal.append(chat.ref, tail)
 

@@ -34,12 +34,12 @@ from mozaiks_runtime.storage.base import (
     ACTIVE_STATUSES,
     ChatPage,
     ChatRecord,
-    NewEvent,
     PendingRequest,
     Store,
     StoredEvent,
     utcnow,
 )
+from mozaiks_runtime.wire.events import WorkflowUpgradedData
 from mozaiks_runtime.workflows.model import WorkflowDefinition
 
 REMOTE_STOP_WAIT_SECONDS = 10.0
@@ -199,13 +199,13 @@ class ChatService:
         )
         if moved is None:
             raise NotFound("chat not found")
-        data = {
-            "from_version": chat.workflow_version,
-            "to_version": current.version,
-            "version": current.definition.version,
-            "by": identity.user_id,
-        }
-        await self._runs.record(moved, [NewEvent(events.WORKFLOW_UPGRADED, data)])
+        data = WorkflowUpgradedData(
+            from_version=chat.workflow_version,
+            to_version=current.version,
+            version=current.definition.version,
+            by=identity.user_id,
+        )
+        await self._runs.record(moved, [events.event(events.WORKFLOW_UPGRADED, data)])
         return moved, chat.workflow_version
 
     # Creating and starting

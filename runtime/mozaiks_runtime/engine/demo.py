@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from ag2.config import LLMClient, ModelConfig, ModelProvider
@@ -147,10 +147,11 @@ class DemoClient(LLMClient):
             await context.send(ModelMessageChunk(piece))
 
 
-def example_value(schema: Any, name: str = "value") -> Any:
-    """A value that fits `schema` (enough of JSON Schema for tool and response schemas)."""
-    if not isinstance(schema, dict):
-        return f"demo {name}"
+_NONE = object()  # "the schema names no value" (None is a value)
+
+
+def _given_value(schema: dict[str, Any]) -> Any:
+    """The value the schema itself names (default, first example, const, first enum member)."""
     if "default" in schema:
         return schema["default"]
     if schema.get("examples"):
@@ -159,27 +160,59 @@ def example_value(schema: Any, name: str = "value") -> Any:
         return schema["const"]
     if schema.get("enum"):
         return schema["enum"][0]
+    return _NONE
+
+
+def _example_string(schema: dict[str, Any], name: str) -> str:
+    description = schema.get("description")
+    return f"{PREFIX} {description}" if description else f"demo {name}"
+
+
+def _example_array(schema: dict[str, Any], name: str) -> list[Any]:
+    return [example_value(schema.get("items", {}), name)] if schema.get("minItems") else []
+
+
+def _example_object(schema: dict[str, Any], _name: str) -> dict[str, Any]:
+    return {key: example_value(sub, key) for key, sub in schema.get("properties", {}).items()}
+
+
+def _example_integer(schema: dict[str, Any], _name: str) -> int:
+    return int(schema.get("minimum", 3))
+
+
+def _example_number(schema: dict[str, Any], _name: str) -> float:
+    return float(schema.get("minimum", 1.0))
+
+
+def _example_constant(value: Any) -> Callable[[dict[str, Any], str], Any]:
+    return lambda _schema, _name: value
+
+
+_EXAMPLE_OF_KIND: dict[str, Callable[[dict[str, Any], str], Any]] = {
+    "object": _example_object,
+    "array": _example_array,
+    "integer": _example_integer,
+    "number": _example_number,
+    "boolean": _example_constant(True),
+    "null": _example_constant(None),
+}
+
+
+def example_value(schema: Any, name: str = "value") -> Any:
+    """A value that fits `schema` (enough of JSON Schema for tool and response schemas)."""
+    if not isinstance(schema, dict):
+        return f"demo {name}"
+    given = _given_value(schema)
+    if given is not _NONE:
+        return given
     for key in ("anyOf", "oneOf"):
         if schema.get(key):
             return example_value(schema[key][0], name)
     kind = schema.get("type", "object" if "properties" in schema else "string")
     if isinstance(kind, list):
         kind = next((k for k in kind if k != "null"), "string")
-    if kind == "object":
-        props = schema.get("properties", {})
-        return {key: example_value(sub, key) for key, sub in props.items()}
-    if kind == "array":
-        return [example_value(schema.get("items", {}), name)] if schema.get("minItems") else []
-    if kind == "integer":
-        return int(schema.get("minimum", 3))
-    if kind == "number":
-        return float(schema.get("minimum", 1.0))
-    if kind == "boolean":
-        return True
-    if kind == "null":
-        return None
-    description = schema.get("description")
-    return f"{PREFIX} {description}" if description else f"demo {name}"
+    example: Callable[[dict[str, Any], str], Any] = _EXAMPLE_OF_KIND.get(str(kind), _example_string)
+    return example(schema, name)
 
 
 def _current_turn(history: list[BaseEvent]) -> list[BaseEvent]:

@@ -16,6 +16,7 @@ from mozaiks_runtime.config import ModelPrice, Settings
 from mozaiks_runtime.engine.base import ModelUsage
 from mozaiks_runtime.metrics import Metrics
 from mozaiks_runtime.storage.base import Store, UsageRecord, utcnow
+from mozaiks_runtime.wire.events import UsageDeltaData, UsageSummaryData, UsageTotalsData
 
 DEFAULT_PRICE_KEY = "*"  # a price table entry that applies to any model not listed
 
@@ -40,21 +41,21 @@ def cost_of(usage: ModelUsage, table: Mapping[str, ModelPrice]) -> float:
     return round(cost / 1000.0, 8)
 
 
-def usage_delta_data(record: UsageRecord) -> dict[str, Any]:
+def usage_delta_data(record: UsageRecord) -> UsageDeltaData:
     """The `data` of a `chat.usage_delta` event (field names as docs/protocol.md fixes them)."""
-    return {
-        "chat_id": record.chat_id,
-        "app_id": record.app_id,
-        "user_id": record.user_id,
-        "workflow_name": record.workflow_name,
-        "agent_name": record.agent,
-        "model_name": record.model,
-        "prompt_tokens": record.prompt_tokens,
-        "completion_tokens": record.completion_tokens,
-        "total_tokens": record.total_tokens,
-        "duration_sec": round(record.duration_sec, 3),
-        "cost": record.cost,
-    }
+    return UsageDeltaData(
+        chat_id=record.chat_id,
+        app_id=record.app_id,
+        user_id=record.user_id,
+        workflow_name=record.workflow_name,
+        agent_name=record.agent,
+        model_name=record.model,
+        prompt_tokens=record.prompt_tokens,
+        completion_tokens=record.completion_tokens,
+        total_tokens=record.total_tokens,
+        duration_sec=round(record.duration_sec, 3),
+        cost=record.cost,
+    )
 
 
 @dataclass(slots=True)
@@ -72,7 +73,10 @@ class _Totals:
         self.cost += record.cost
         self.duration_sec += record.duration_sec
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_data(self) -> UsageTotalsData:
+        return UsageTotalsData(**self._fields())
+
+    def _fields(self) -> dict[str, Any]:
         return {
             "calls": self.calls,
             "prompt_tokens": self.prompt_tokens,
@@ -98,14 +102,14 @@ class RunUsage:
     def total_tokens(self) -> int:
         return self.overall.prompt_tokens + self.overall.completion_tokens
 
-    def summary_data(self, *, chat_id: str, workflow_name: str) -> dict[str, Any]:
+    def summary_data(self, *, chat_id: str, workflow_name: str) -> UsageSummaryData:
         """The `data` of a `chat.usage_summary` event."""
-        return {
-            "chat_id": chat_id,
-            "workflow_name": workflow_name,
-            **self.overall.as_dict(),
-            "by_model": {model: t.as_dict() for model, t in sorted(self.by_model.items())},
-        }
+        return UsageSummaryData(
+            chat_id=chat_id,
+            workflow_name=workflow_name,
+            **self.overall._fields(),
+            by_model={model: t.as_data() for model, t in sorted(self.by_model.items())},
+        )
 
 
 class Accountant:

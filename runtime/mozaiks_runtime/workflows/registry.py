@@ -23,9 +23,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from mozaiks_runtime.workflows.model import HumanInputTool, UITool, WorkflowDefinition
+from mozaiks_runtime.workflows.model import WorkflowDefinition
 from mozaiks_runtime.workflows.plugins import installed_tool_names
 from mozaiks_runtime.workflows.schema import WorkflowInvalid, validate_text
 
@@ -150,13 +149,6 @@ class WorkflowRegistry:
         """Problems by file (a file name, or the directory itself when it cannot be read)."""
         return {source: list(problems) for source, problems in self._errors.items()}
 
-    def public_catalog(self) -> dict[str, dict[str, Any]]:
-        """What the ChatUI widget needs to list and open the workflows, keyed by name.
-
-        No system prompts, no tool internals, no hidden agents: safe to serve without a token.
-        """
-        return {wf.name: public_entry(wf) for wf in self.all()}
-
     # ── scanning (runs in a thread) and applying (on the loop) ──────────────
 
     def _scan(self, previous: Mapping[Path, _FileResult]) -> _Snapshot:
@@ -191,60 +183,50 @@ class WorkflowRegistry:
         errors: dict[str, list[str]] = {}
         if snapshot.directory_error is not None:
             errors[str(self.directory)] = [snapshot.directory_error]
-        current: dict[str, LoadedWorkflow] = {}
-        owners: dict[str, Path] = {}
-        for path, result in snapshot.files.items():
-            if result.errors:
-                errors[path.name] = list(result.errors)
-                continue
-            assert result.workflow is not None
-            name = result.workflow.name
-            if name in owners:
-                errors[path.name] = [
-                    f"{path.name}: $.name: workflow {name!r} is already defined in "
-                    f"{owners[name].name}; this file is ignored"
-                ]
-                continue
-            owners[name] = path
-            current[name] = result.workflow
-        # A broken file keeps its workflow's last good version current (when the name is known).
-        for path, result in snapshot.files.items():
-            previous = self._files.get(path)
-            if result.errors and previous is not None and previous.workflow is not None:
-                name = previous.workflow.name
-                if name not in current:
-                    current[name] = self._current.get(name, previous.workflow)
-                    snapshot.files[path] = _FileResult(
-                        result.digest, previous.workflow, result.errors
-                    )
+        current = _collect(snapshot, errors)
+        self._keep_last_good(snapshot, current)
         if snapshot.directory_error is not None:
             current = dict(self._current)  # an unreadable mount is not "every workflow deleted"
 
-        changed = {n: w.version for n, w in current.items()} != {
-            n: w.version for n, w in self._current.items()
-        } or errors != self._errors
+        changed = _versions(current) != _versions(self._current) or errors != self._errors
         for workflow in current.values():
             self._remember(workflow)
         self._files = snapshot.files if snapshot.directory_error is None else self._files
         self._current = current
         self._errors = errors
         if changed:
-            self._generation += 1
-            waiters, self._waiters = self._waiters, []
-            for waiter in waiters:
-                if not waiter.done():
-                    waiter.set_result(self._generation)
-            logger.info(
-                "workflows loaded",
-                extra={
-                    "workflows": {n: w.version[:15] for n, w in current.items()},
-                    "invalid_files": sorted(errors),
-                },
-            )
-            for source, problems in errors.items():
-                for problem in problems:
-                    logger.warning("invalid workflow: %s", problem, extra={"file": source})
+            self._announce()
         return changed
+
+    def _keep_last_good(self, snapshot: _Snapshot, current: dict[str, LoadedWorkflow]) -> None:
+        """A broken file keeps its workflow's last good version current (when the name is
+        known)."""
+        for path, result in snapshot.files.items():
+            previous = self._files.get(path)
+            if not result.errors or previous is None or previous.workflow is None:
+                continue
+            name = previous.workflow.name
+            if name not in current:
+                current[name] = self._current.get(name, previous.workflow)
+                snapshot.files[path] = _FileResult(result.digest, previous.workflow, result.errors)
+
+    def _announce(self) -> None:
+        """A new generation: wake the waiters and log what is served and what is not."""
+        self._generation += 1
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(self._generation)
+        logger.info(
+            "workflows loaded",
+            extra={
+                "workflows": {n: w.version[:15] for n, w in self._current.items()},
+                "invalid_files": sorted(self._errors),
+            },
+        )
+        for source, problems in self._errors.items():
+            for problem in problems:
+                logger.warning("invalid workflow: %s", problem, extra={"file": source})
 
     def _remember(self, workflow: LoadedWorkflow) -> None:
         versions = self._versions.setdefault(workflow.name, OrderedDict())
@@ -252,6 +234,32 @@ class WorkflowRegistry:
         versions.move_to_end(workflow.version)
         while len(versions) > self._keep_versions:
             versions.popitem(last=False)
+
+
+def _collect(snapshot: _Snapshot, errors: dict[str, list[str]]) -> dict[str, LoadedWorkflow]:
+    """The valid workflows by name; each file's problems go to `errors` (a second file that
+    defines a name already taken is a problem of its own)."""
+    current: dict[str, LoadedWorkflow] = {}
+    owners: dict[str, Path] = {}
+    for path, result in snapshot.files.items():
+        if result.errors:
+            errors[path.name] = list(result.errors)
+            continue
+        assert result.workflow is not None
+        name = result.workflow.name
+        if name in owners:
+            errors[path.name] = [
+                f"{path.name}: $.name: workflow {name!r} is already defined in "
+                f"{owners[name].name}; this file is ignored"
+            ]
+            continue
+        owners[name] = path
+        current[name] = result.workflow
+    return current
+
+
+def _versions(workflows: Mapping[str, LoadedWorkflow]) -> dict[str, str]:
+    return {name: workflow.version for name, workflow in workflows.items()}
 
 
 def _is_workflow_file(path: Path) -> bool:
@@ -277,51 +285,3 @@ def _load(path: Path, data: bytes, digest: str, plugins: Collection[str]) -> _Fi
     except WorkflowInvalid as exc:
         return _FileResult(digest, None, tuple(exc.errors))
     return _FileResult(digest, LoadedWorkflow(definition, digest, path))
-
-
-def public_entry(workflow: LoadedWorkflow) -> dict[str, Any]:
-    """One workflow as the widget sees it.
-
-    The keys follow what the shipped ChatUI widget reads from `GET /api/workflows` (`name` is its
-    display name; `visual_agents`, `chat_pane_agents`, `ui_tools`, `human_in_the_loop`...).
-    """
-    wf = workflow.definition
-    shown = [a for a in wf.agents if a.show_to_user]
-    ui_tools = {
-        t.name: {
-            "tool_name": t.name,
-            "component_type": t.component_type,
-            "display": t.display,
-            "description": t.description,
-        }
-        for t in wf.tools
-        if isinstance(t, UITool)
-    }
-    asks_user = any(isinstance(t, HumanInputTool) for t in wf.tools)
-    return {
-        "name": wf.title,
-        "workflow_name": wf.name,
-        "display_name": wf.title,
-        "description": wf.description,
-        "version": wf.version,
-        "content_version": workflow.version,
-        "startup_mode": wf.startup_mode,
-        "max_turns": wf.max_turns,
-        "human_in_the_loop": asks_user or bool(ui_tools),
-        "orchestration_pattern": "handoffs" if len(wf.agents) > 1 else "single_agent",
-        "initial_agent": wf.start_agent if wf.agent(wf.start_agent) in shown else None,
-        "visual_agents": {
-            a.name: {
-                "name": a.name,
-                "display_name": a.display_name or a.name,
-                "description": a.description,
-            }
-            for a in shown
-        },
-        "chat_pane_agents": [a.name for a in shown],
-        "artifact_agents": [],
-        "ui_tools": ui_tools,
-        "tools": {
-            t.name: {"kind": t.kind} for t in wf.tools if isinstance(t, UITool | HumanInputTool)
-        },
-    }

@@ -169,10 +169,31 @@ def _join(path: str, key: str) -> str:
 
 def _semantic_problems(wf: WorkflowDefinition, plugins: Collection[str] | None) -> Iterator[str]:
     agents = [a.name for a in wf.agents]
-    tools = [t.name for t in wf.tools]
     names = ", ".join(dict.fromkeys(agents))
     targets_help = f"expected one of the agents ({names}), 'user' or 'terminate'"
 
+    yield from _agent_name_problems(agents)
+    yield from _duplicates("$.tools", "tool", [t.name for t in wf.tools])
+    if wf.initial_agent is not None and wf.initial_agent not in agents:
+        yield f"$.initial_agent: unknown agent {wf.initial_agent!r} (agents: {names})"
+    yield from _context_key_problems(wf)
+    yield from _mcp_problems(wf)
+    for i, agent in enumerate(wf.agents):
+        yield from _agent_problems(i, agent, wf, set(agents), targets_help)
+    if wf.access is not None:
+        yield from _access_problems(wf.access)
+    yield from _tool_problems(wf, plugins)
+
+
+def _duplicates(base: str, what: str, names: list[str]) -> Iterator[str]:
+    seen: set[str] = set()
+    for i, name in enumerate(names):
+        if name in seen:
+            yield f"{base}[{i}].name: duplicate {what} name {name!r}"
+        seen.add(name)
+
+
+def _agent_name_problems(agents: list[str]) -> Iterator[str]:
     seen: set[str] = set()
     for i, name in enumerate(agents):
         if name in seen:
@@ -181,28 +202,15 @@ def _semantic_problems(wf: WorkflowDefinition, plugins: Collection[str] | None) 
         if name.lower() in RESERVED_TARGETS:
             yield f"$.agents[{i}].name: {name!r} is reserved (a hand-off target), rename the agent"
 
-    seen = set()
-    for i, name in enumerate(tools):
-        if name in seen:
-            yield f"$.tools[{i}].name: duplicate tool name {name!r}"
-        seen.add(name)
 
-    if wf.initial_agent is not None and wf.initial_agent not in agents:
-        yield f"$.initial_agent: unknown agent {wf.initial_agent!r} (agents: {names})"
-
+def _context_key_problems(wf: WorkflowDefinition) -> Iterator[str]:
     for key in wf.context_variables:
         if not _CONTEXT_KEY.match(key):
             where = _join("$.context_variables", key)
             yield f"{where}: context variable names must match {IDENTIFIER_PATTERN}"
 
-    yield from _mcp_problems(wf)
 
-    for i, agent in enumerate(wf.agents):
-        yield from _agent_problems(i, agent, wf, set(agents), targets_help)
-
-    if wf.access is not None:
-        yield from _access_problems(wf.access)
-
+def _tool_problems(wf: WorkflowDefinition, plugins: Collection[str] | None) -> Iterator[str]:
     for i, tool in enumerate(wf.tools):
         if isinstance(tool, UITool):
             yield from _schema_problems(f"$.tools[{i}].parameters", tool.parameters)

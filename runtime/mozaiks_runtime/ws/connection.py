@@ -29,6 +29,7 @@ from mozaiks_runtime.errors import (
     reply_for,
 )
 from mozaiks_runtime.storage.base import ChatRecord
+from mozaiks_runtime.wire.events import EmptyData, ResumeBoundaryData, WireData
 
 if TYPE_CHECKING:
     from mozaiks_runtime.chats.service import ChatService
@@ -154,7 +155,7 @@ class Connection:
             self._transient(events.ERROR, events.error_data(exc.message, exc.error_code))
         )
 
-    def _transient(self, type_: str, data: dict[str, Any]) -> Frame:
+    def _transient(self, type_: str, data: WireData) -> Frame:
         return transient(type_, data, chat_id=self.chat.chat_id)
 
     async def resume(self, after: int) -> None:
@@ -165,11 +166,9 @@ class Connection:
                 raise BadRequest(f"last_seq {after} is ahead of the chat (last seq {last})")
             self.hwm = max(self.hwm, after)  # the client holds everything up to `after`
             replayed = await self._send_stored_after(self.hwm, replay=True)
-            boundary = {
-                "chat_id": self.chat.chat_id,
-                "last_seq": self.hwm,
-                "replayed_events": replayed,
-            }
+            boundary = ResumeBoundaryData(
+                chat_id=self.chat.chat_id, last_seq=self.hwm, replayed_events=replayed
+            )
             await self._deliver(self._transient(events.RESUME_BOUNDARY, boundary))
 
     async def _greet(self, after: int | None) -> None:
@@ -230,7 +229,7 @@ class Connection:
                 await self.send(frame)
                 assert frame.close is not None
                 raise Closing(*frame.close)
-            await self.send(self._transient(events.PING, {}))
+            await self.send(self._transient(events.PING, EmptyData()))
 
     async def switch_chat(self, chat: ChatRecord) -> None:
         """Follow another chat on this socket (chat.start_workflow): a fresh stream and mark."""

@@ -7,6 +7,12 @@ from mozaiks_runtime.chats import events
 from mozaiks_runtime.chats.service import ChatService
 from mozaiks_runtime.errors import NotFound
 from mozaiks_runtime.tracing.context import traceparent
+from mozaiks_runtime.wire.events import (
+    EmptyData,
+    MessageQueuedData,
+    UiToolAckData,
+    WorkflowStartedData,
+)
 from mozaiks_runtime.ws.connection import Connection
 from mozaiks_runtime.ws.messages import (
     CancelRun,
@@ -46,7 +52,7 @@ class Dispatcher:
                 )
                 if position is not None:
                     workflow = await self._service.workflow_of(conn.chat)
-                    queued = {"position": position, "policy": workflow.on_new_message}
+                    queued = MessageQueuedData(position=position, policy=workflow.on_new_message)
                     await conn.send(
                         events.transient(events.MESSAGE_QUEUED, queued, chat_id=conn.chat.chat_id)
                     )
@@ -58,7 +64,7 @@ class Dispatcher:
                     chat=conn.chat,
                     trace_parent=conn.trace_parent,
                 )
-                ack = {"eventId": message.eventId, "status": "accepted"}
+                ack = UiToolAckData(eventId=message.eventId, status="accepted")
                 await conn.send(
                     events.transient(events.ACK_UI_TOOL, ack, chat_id=conn.chat.chat_id)
                 )
@@ -75,7 +81,9 @@ class Dispatcher:
             case StartWorkflow():
                 await self._start_workflow(message)
             case Ping():
-                await conn.send(events.transient(events.PONG, {}, chat_id=conn.chat.chat_id))
+                await conn.send(
+                    events.transient(events.PONG, EmptyData(), chat_id=conn.chat.chat_id)
+                )
             case Pong():
                 pass
 
@@ -89,12 +97,12 @@ class Dispatcher:
             self._identity, workflow_name=message.workflow_name, context=message.frontend_context
         )
         await self._conn.switch_chat(chat)
-        started = {
-            "chat_id": chat.chat_id,
-            "workflow_name": chat.workflow_name,
-            "app_id": chat.app_id,
-            "user_id": chat.user_id,
-        }
+        started = WorkflowStartedData(
+            chat_id=chat.chat_id,
+            workflow_name=chat.workflow_name,
+            app_id=chat.app_id,
+            user_id=chat.user_id,
+        )
         await self._conn.send(
             events.transient(events.WORKFLOW_STARTED, started, chat_id=chat.chat_id)
         )

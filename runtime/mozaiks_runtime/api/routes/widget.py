@@ -3,10 +3,9 @@ as the rest of the API (the widget sometimes sends no token: those calls get a 4
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request
 
+from mozaiks_runtime.api.catalog import visible_catalog
 from mozaiks_runtime.api.deps import (
     IdentityDep,
     RegistryDep,
@@ -15,9 +14,7 @@ from mozaiks_runtime.api.deps import (
     TraceParentDep,
 )
 from mozaiks_runtime.api.links import ws_url
-from mozaiks_runtime.api.routes.workflows import visible_catalog
 from mozaiks_runtime.api.schemas import (
-    ChatMeta,
     Exists,
     SessionList,
     SessionSummary,
@@ -29,6 +26,8 @@ from mozaiks_runtime.api.schemas import (
 from mozaiks_runtime.auth.identity import Identity
 from mozaiks_runtime.chats.events import chat_meta_data
 from mozaiks_runtime.errors import NotFound
+from mozaiks_runtime.wire.catalog import WorkflowEntry
+from mozaiks_runtime.wire.events import ChatMeta
 
 router = APIRouter(prefix="/api", tags=["widget"])
 
@@ -81,7 +80,7 @@ async def chat_meta(
     if chat.workflow_name != workflow_name:
         raise NotFound("chat not found")
     last_seq = await service.last_seq(chat)
-    return ChatMeta(**chat_meta_data(chat, last_seq=last_seq, exists=True))
+    return chat_meta_data(chat, last_seq=last_seq, exists=True)
 
 
 @router.get("/sessions/list/{app_id}/{user_id}")
@@ -98,7 +97,7 @@ async def list_user_sessions(
 @router.get("/workflows/{app_id}/available")
 async def available_workflows(
     app_id: str, identity: IdentityDep, registry: RegistryDep
-) -> dict[str, dict[str, Any]]:
+) -> dict[str, WorkflowEntry]:
     _same_app(identity, app_id)
     return visible_catalog(registry, identity)
 

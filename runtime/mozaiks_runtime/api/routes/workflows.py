@@ -2,41 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request
 
+from mozaiks_runtime.api.catalog import visible_catalog
 from mozaiks_runtime.api.deps import IdentityDep, RegistryDep, RuntimeDep, ServiceDep
 from mozaiks_runtime.api.schemas import Eligibility
 from mozaiks_runtime.auth.authenticate import authenticate
 from mozaiks_runtime.auth.bearer import bearer_from_header
-from mozaiks_runtime.auth.entitlements import entitled
 from mozaiks_runtime.auth.identity import Identity
 from mozaiks_runtime.chats.service import ChatService
 from mozaiks_runtime.errors import BudgetExceeded, NotEntitled
 from mozaiks_runtime.usage.budgets import BudgetGuard
-from mozaiks_runtime.workflows.registry import WorkflowRegistry, public_entry
+from mozaiks_runtime.wire.catalog import WorkflowEntry
 
 router = APIRouter(prefix="/api/workflows", tags=["workflows"])
-
-
-def visible_catalog(
-    registry: WorkflowRegistry, identity: Identity | None
-) -> dict[str, dict[str, Any]]:
-    """The catalog entries the caller may run. Without a token (the widget's tokenless load)
-    only open workflows: one with `access` rules is never shown to an anonymous caller."""
-    shown: dict[str, dict[str, Any]] = {}
-    for loaded in registry.all():
-        access = loaded.definition.access
-        if access is None or (identity is not None and entitled(identity, access)):
-            shown[loaded.name] = public_entry(loaded)
-    return shown
 
 
 @router.get("")
 async def catalog(
     request: Request, runtime: RuntimeDep, registry: RegistryDep
-) -> dict[str, dict[str, Any]]:
+) -> dict[str, WorkflowEntry]:
     """The workflows this tenant serves that the caller may run, keyed by name: public
     descriptions only (no system prompts, tool internals or secrets). Without a token: only
     workflows open to everyone (none with `access` rules); with one (which must then be valid):

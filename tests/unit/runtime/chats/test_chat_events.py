@@ -17,6 +17,7 @@ from mozaiks_runtime.engine.base import (
     ToolResult,
 )
 from mozaiks_runtime.storage.base import NewEvent, StoredEvent
+from mozaiks_runtime.wire.events import EmptyData
 
 pytestmark = pytest.mark.unit
 SCOPE = events.RunScope("c1", "app", "alice", "hello")
@@ -40,7 +41,7 @@ def test_envelope_of_a_persisted_event() -> None:
 
 
 def test_transient_frames_carry_no_seq() -> None:
-    frame = events.transient("ping", {}, chat_id="c1")
+    frame = events.transient("ping", EmptyData(), chat_id="c1")
     body = json.loads(frame.text)
     assert frame.seq is None and "seq" not in body
     assert body["type"] == "ping" and body["chat_id"] == "c1" and body["data"] == {}

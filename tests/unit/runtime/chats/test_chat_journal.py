@@ -17,6 +17,7 @@ from mozaiks_runtime.errors import StorageUnavailable
 from mozaiks_runtime.refs import ChatRef
 from mozaiks_runtime.storage.base import NewEvent, utcnow
 from mozaiks_runtime.storage.sqlite import SqliteStore
+from mozaiks_runtime.wire.events import TextChunkData
 
 pytestmark = pytest.mark.unit
 KEY = ("app", "c1")
@@ -29,7 +30,9 @@ async def test_emitted_events_are_stored_then_published_in_order(store: SqliteSt
     with hub.subscribe(CHAT) as sub:
         for n in range(1, 4):
             await journal.emit(CHAT, NewEvent("chat.text", {"n": n}))
-        journal.publish(CHAT, transient("chat.text_chunk", {"c": "x"}, chat_id="c1"))
+        journal.publish(
+            CHAT, transient("chat.text_chunk", TextChunkData(agent="A", content="x"), chat_id="c1")
+        )
         last = await journal.append(CHAT, [NewEvent("chat.run_complete", {})])
         assert [e.seq for e in last] == [4]
         frames = [sub.get_nowait() for _ in range(5)]

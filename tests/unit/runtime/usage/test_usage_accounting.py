@@ -91,11 +91,11 @@ def test_delta_and_summary_payloads() -> None:
     ]
     for r in records:
         run.add(r)
-    delta = usage_delta_data(records[1])
+    delta = usage_delta_data(records[1]).model_dump()
     assert delta["agent_name"] == "Writer"
     assert delta["model_name"] == "gpt-4o-mini"
     assert delta["total_tokens"] == 60
-    summary = run.summary_data(chat_id="c1", workflow_name="hello")
+    summary = run.summary_data(chat_id="c1", workflow_name="hello").model_dump()
     assert summary["total_tokens"] == run.total_tokens == 195
     assert summary["calls"] == 3
     assert summary["cost"] == pytest.approx(0.13)

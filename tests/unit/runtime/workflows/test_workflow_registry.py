@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from mozaiks_runtime.api.catalog import visible_catalog
 from mozaiks_runtime.workflows.registry import WorkflowRegistry
 
 pytestmark = pytest.mark.unit
@@ -257,7 +258,7 @@ def test_the_public_catalog_shows_what_the_widget_needs_and_nothing_else(tmp_pat
     write(tmp_path / "alpha.json", data)
     reg = registry(tmp_path)
     reg.reload()
-    catalog = reg.public_catalog()
+    catalog = {name: e.model_dump() for name, e in visible_catalog(reg, None).items()}
     assert list(catalog) == ["alpha"]
     entry = catalog["alpha"]
     assert entry["name"] == "Alpha desk" and entry["workflow_name"] == "alpha"
@@ -302,5 +303,5 @@ def test_the_mcp_example_is_served_only_from_its_own_directory() -> None:
     assert mcp.errors() == {}
     loaded = mcp.get("weather")
     assert loaded is not None and loaded.definition.mcp_servers[0].tools == ["forecast"]
-    entry = mcp.public_catalog()["weather"]  # the public catalog names no server or variable
+    entry = visible_catalog(mcp, None)["weather"].model_dump()  # names no server or variable
     assert "MOZAIKS_MCP" not in json.dumps(entry) and "mcp_servers" not in entry

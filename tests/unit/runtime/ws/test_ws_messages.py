@@ -11,6 +11,7 @@ import pytest
 from mozaiks_runtime.chats.events import stored_frame, transient
 from mozaiks_runtime.errors import SchemaValidationFailed
 from mozaiks_runtime.storage.base import StoredEvent, utcnow
+from mozaiks_runtime.wire.events import EmptyData
 from mozaiks_runtime.ws import messages
 
 pytestmark = pytest.mark.unit
@@ -62,7 +63,7 @@ def test_server_frames_match_their_schemas(tmp_path: Path) -> None:
     )
     schema = messages.server_schema("chat.text")
     jsonschema.validate(json.loads(stored_frame(stored, replay=True).text), schema)
-    ping = json.loads(transient("ping", {}, chat_id="c1").text)
+    ping = json.loads(transient("ping", EmptyData(), chat_id="c1").text)
     jsonschema.validate(ping, messages.server_schema("ping"))
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(
