@@ -10,6 +10,7 @@ from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
 
+from mozaiks_runtime.storage import rows
 from mozaiks_runtime.storage.base import (
     ChatRecord,
     PendingRequest,
@@ -156,3 +157,33 @@ def delivery_doc(delivery: WebhookDelivery) -> Doc:
         "attempts": delivery.attempts,
         "last_error": delivery.last_error,
     }
+
+
+def event_of(doc: Doc) -> StoredEvent:
+    """The record `event_doc` wrote (its data kept as the stored JSON text too)."""
+    return StoredEvent(
+        doc["app_id"],
+        doc["chat_id"],
+        doc["seq"],
+        doc["type"],
+        json.loads(doc["data"]),
+        rows.moment(doc["ts"]),
+        doc["data"],
+    )
+
+
+def usage_of(doc: Doc) -> UsageRecord:
+    """The record `usage_doc` wrote."""
+    return UsageRecord(
+        app_id=doc["app_id"],
+        chat_id=doc["chat_id"],
+        user_id=doc["user_id"],
+        workflow_name=doc["workflow_name"],
+        agent=doc["agent"],
+        model=doc["model"],
+        prompt_tokens=doc["prompt_tokens"],
+        completion_tokens=doc["completion_tokens"],
+        duration_sec=doc["duration_sec"],
+        cost=doc["cost"],
+        created_at=rows.moment(doc["created_at"]),
+    )

@@ -12,8 +12,7 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
-from mozaiks_runtime.storage import rows
-from mozaiks_runtime.storage.base import DeletedRows, ErasureAudit, StoredEvent, UsageRecord
+from mozaiks_runtime.storage.base import DeletedRows, ErasureAudit
 from mozaiks_runtime.storage.erasure_rows import day_start, fold_id, rollup_user
 
 Doc = dict[str, Any]
@@ -149,31 +148,3 @@ def audit_doc(audit: ErasureAudit) -> Doc:
         "sha256": audit.sha256,
         "erased_at": audit.erased_at,
     }
-
-
-def event_of(doc: Doc) -> StoredEvent:
-    return StoredEvent(
-        doc["app_id"],
-        doc["chat_id"],
-        doc["seq"],
-        doc["type"],
-        json.loads(doc["data"]),
-        rows.moment(doc["ts"]),
-        doc["data"],
-    )
-
-
-def usage_of(doc: Doc) -> UsageRecord:
-    return UsageRecord(
-        app_id=doc["app_id"],
-        chat_id=doc["chat_id"],
-        user_id=doc["user_id"],
-        workflow_name=doc["workflow_name"],
-        agent=doc["agent"],
-        model=doc["model"],
-        prompt_tokens=doc["prompt_tokens"],
-        completion_tokens=doc["completion_tokens"],
-        duration_sec=doc["duration_sec"],
-        cost=doc["cost"],
-        created_at=rows.moment(doc["created_at"]),
-    )

@@ -56,8 +56,10 @@ from mozaiks_runtime.storage.mongo.docs import (
     chat_doc,
     delivery_doc,
     event_doc,
+    event_of,
     pending_doc,
     usage_doc,
+    usage_of,
 )
 from mozaiks_runtime.storage.mongo.erasure import (
     AUDIT,
@@ -67,8 +69,6 @@ from mozaiks_runtime.storage.mongo.erasure import (
     ROLLUPS,
     audit_doc,
     delete_chats,
-    event_of,
-    usage_of,
 )
 
 Doc = dict[str, Any]
@@ -289,18 +289,7 @@ class MongoStore:
                 .limit(limit)
                 .to_list()
             )
-        return [
-            StoredEvent(
-                d["app_id"],
-                d["chat_id"],
-                d["seq"],
-                d["type"],
-                json.loads(d["data"]),
-                rows.moment(d["ts"]),
-                d["data"],
-            )
-            for d in found
-        ]
+        return [event_of(d) for d in found]
 
     async def last_seq(self, app_id: str, chat_id: str) -> int:
         async with _driver_errors():
