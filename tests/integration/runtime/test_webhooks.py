@@ -141,6 +141,10 @@ async def test_a_failing_receiver_gets_the_same_delivery_later(tmp_path: Path) -
         await run_hello(rt, "c_retry")
         await receiver.until(lambda: len(receiver.of_type("chat.run_complete", ok=True)) == 1)
         await receiver.until(lambda: len(receiver.of_type("chat.input_request", ok=True)) == 1)
+        # Counted once the outbox row is gone, which is after the receiver answered.
+        await receiver.until(
+            lambda: counter(rt, "mozaiks_webhook_deliveries_total", outcome="delivered") == 2
+        )
         assert counter(rt, "mozaiks_webhook_deliveries_total", outcome="failed") == 4
         assert await rt.services.store.count_deliveries(APP) == 0
     for event_type in ("chat.input_request", "chat.run_complete"):
@@ -192,7 +196,10 @@ async def test_pending_deliveries_survive_a_restart(tmp_path: Path) -> None:
     assert all(d.attempts >= 1 and "ConnectError" in (d.last_error or "") for d in left)
 
     async with receiver.serving(), serve(settings, runner_factory=default_runner) as again:
-        await receiver.until(lambda: len(receiver.received) == 2)
+        await receiver.until(
+            lambda: counter(again, "mozaiks_webhook_deliveries_total", outcome="delivered") == 2
+        )
+        assert len(receiver.received) == 2
         assert await again.services.store.count_deliveries(APP) == 0
     assert {r.headers["mozaiks-delivery"] for r in receiver.received} == {d.id for d in left}
     seqs = {assert_signed(r)["seq"] for r in receiver.received}
