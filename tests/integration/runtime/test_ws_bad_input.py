@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+from websockets.exceptions import ConnectionClosed
 
 from tests.integration.runtime.client import ChatSocket
 from tests.integration.runtime.conftest import Runtime, base_settings, serve
@@ -195,9 +196,16 @@ async def test_overload_closes_1013(tmp_path: Path) -> None:
         second = await rt.socket("scripted", "c_o2")
         assert await second.closed() == (1013, "overloaded")
         await first.close()
-        await asyncio.sleep(0.1)
-        third = await rt.socket("scripted", "c_o3")
-        assert (await third.recv())["type"] == "chat_meta"
+        # The slot frees once the server has seen the close: ask until it has.
+        async with asyncio.timeout(10):
+            while True:
+                third = await rt.socket("scripted", "c_o3")
+                try:
+                    assert (await third.recv())["type"] == "chat_meta"
+                    break
+                except ConnectionClosed:
+                    assert (third.ws.close_code, third.ws.close_reason) == (1013, "overloaded")
+                await asyncio.sleep(0.05)
         await third.close()
 
 
