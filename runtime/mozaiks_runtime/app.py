@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
 from mozaiks_runtime import __version__
+from mozaiks_runtime.api.body_limit import BodyLimitMiddleware
 from mozaiks_runtime.api.routes import (
     agui,
     broker,
@@ -53,6 +54,7 @@ def create_app(settings: Settings, *, runner_factory: RunnerFactory = default_ru
         generate_unique_id_function=_operation_id,
     )
     app.add_exception_handler(MozaiksError, _domain_error)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(RequestIdMiddleware)
     if settings.cors_origins:

@@ -85,6 +85,9 @@ class Settings(BaseSettings):
     rate_limit_new_chats_per_minute: int = Field(20, ge=1)
     price_table: dict[str, ModelPrice] = Field(default_factory=dict)  # JSON: {"gpt-4o": {...}}
 
+    # HTTP: the largest request body read (an AG-UI run carries its thread's whole history).
+    max_body_bytes: int = Field(4 * 1024 * 1024, ge=64 * 1024)
+
     # WebSocket
     max_frame_bytes: int = Field(64 * 1024, ge=1024)
     heartbeat_seconds: float = Field(25.0, gt=0)

@@ -61,6 +61,12 @@ class FrameTooLarge(BadRequest):
     error_code = "FRAME_TOO_LARGE"
 
 
+class BodyTooLarge(FrameTooLarge):
+    """An HTTP request body over `MOZAIKS_MAX_BODY_BYTES` (413, like a frame too large)."""
+
+    error_code = "BODY_TOO_LARGE"
+
+
 class Conflict(MozaiksError):
     error_code = "CONFLICT"
 

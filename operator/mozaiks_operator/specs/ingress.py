@@ -10,12 +10,15 @@ from mozaiks_operator.specs.meta import child_metadata
 from mozaiks_operator.specs.names import runtime_name
 
 # ingress-nginx upgrades WebSockets by itself but closes idle proxied connections after 60 s;
-# chats wait on humans for minutes. Buffering off streams events as they are produced.
+# chats wait on humans for minutes. Buffering off streams events as they are produced. Bodies
+# up to the runtime's own limit (MOZAIKS_MAX_BODY_BYTES, 4 MiB) pass nginx's 1 MiB default, so
+# an AG-UI history over it gets the runtime's JSON 413, not nginx's HTML page.
 WEBSOCKET_ANNOTATIONS = {
     "nginx.ingress.kubernetes.io/proxy-read-timeout": "3600",
     "nginx.ingress.kubernetes.io/proxy-send-timeout": "3600",
     "nginx.ingress.kubernetes.io/proxy-buffering": "off",
     "nginx.ingress.kubernetes.io/proxy-http-version": "1.1",
+    "nginx.ingress.kubernetes.io/proxy-body-size": "4m",
 }
 
 

@@ -49,6 +49,7 @@ def test_ingress_is_websocket_ready_and_optional(make_tenant: MakeTenant) -> Non
     ann = ing["metadata"]["annotations"]
     assert int(ann["nginx.ingress.kubernetes.io/proxy-read-timeout"]) >= 3600
     assert ann["nginx.ingress.kubernetes.io/proxy-buffering"] == "off"
+    assert ann["nginx.ingress.kubernetes.io/proxy-body-size"] == "4m"  # the runtime's limit
     assert ing["spec"]["ingressClassName"] == "nginx"
     assert ing["spec"]["tls"] == [{"hosts": ["a.example"], "secretName": "tls"}]
     backend = ing["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]

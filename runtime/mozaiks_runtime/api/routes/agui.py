@@ -74,6 +74,7 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
         "(`NOT_FOUND`), a tool result for a call the chat never made (`TOOL_CALL_NOT_FOUND`)"
     ),
     409: _error("a user message while a run goes on (`CONFLICT`)"),
+    413: _error("a body over MOZAIKS_MAX_BODY_BYTES (`BODY_TOO_LARGE`)"),
     422: _error("not a valid RunAgentInput (`SCHEMA_VALIDATION_FAILED`)"),
     429: _error("`BUDGET_EXCEEDED` or `RATE_LIMITED` (with `Retry-After`)"),
     503: _error("`OVERLOADED`: as many streams and sockets as the runtime takes, or draining"),
