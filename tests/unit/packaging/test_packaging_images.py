@@ -8,6 +8,9 @@ import tomllib
 from pathlib import Path
 
 import pytest
+import yaml
+
+from mozaiks_operator import constants as c
 
 pytestmark = pytest.mark.unit
 
@@ -119,6 +122,15 @@ def test_runtime_health_check_hits_the_liveness_route() -> None:
     final = dict(_final_stage("Dockerfile.runtime"))
     assert "/api/health" in final["HEALTHCHECK"]
     assert "8080" in final["EXPOSE"]
+
+
+def test_images_expose_the_metrics_ports_the_operator_and_chart_use() -> None:
+    chart = yaml.safe_load((ROOT / "charts" / "mozaiks" / "values.yaml").read_text())
+    operator_port = str(chart["operator"]["metricsPort"])
+    exposed = dict(_final_stage("Dockerfile.operator"))["EXPOSE"].split()
+    assert operator_port in exposed
+    exposed = dict(_final_stage("Dockerfile.runtime"))["EXPOSE"].split()
+    assert str(c.METRICS_PORT) in exposed  # what the operator gives a tenant's runtime
 
 
 def test_dockerignore_admits_only_the_build_inputs() -> None:
