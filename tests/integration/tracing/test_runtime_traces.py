@@ -17,6 +17,7 @@ from mozaiks_runtime.lifespan import default_runner
 from tests.harness.jaeger import Jaeger, TraceSpan
 from tests.harness.services import wait_for
 from tests.integration.runtime.conftest import Runtime, base_settings, serve
+from tests.integration.runtime.test_real_engine import EXAMPLES
 from tests.support.fake_llm import FakeLLM, Reply
 
 pytestmark = pytest.mark.integration
@@ -225,3 +226,41 @@ async def test_genai_metrics_reach_the_receiver(
     assert "gen_ai.client.token.usage" in mine
     assert "gen_ai.client.operation.duration" in mine
     assert "gen_ai.token.type: Str(input)" in mine
+
+
+async def test_an_answer_over_http_continues_the_callers_trace(
+    tmp_path: Path, jaeger: Jaeger, service: str
+) -> None:
+    """The run that asked is gone (the runtime restarted while it waited): the answer posted to
+    /api/user-input/submit starts the run that goes on, under the answering request's trace."""
+    settings = base_settings(
+        tmp_path,
+        workflows_dir=EXAMPLES,  # `hello` on the demo model: asks the user's name, then greets
+        otel_exporter_otlp_endpoint=jaeger.otlp_url,
+        otel_service_name=service,
+    )
+    async with serve(settings, runner_factory=default_runner) as rt:
+        sock = await rt.socket("hello", "c_answered")
+        asked = await sock.until("chat.input_request", wait=30)
+        await sock.close()
+    answering = new_traceparent()
+    async with serve(settings, runner_factory=default_runner) as again:
+        answered = await again.http.post(
+            "/api/user-input/submit",
+            json={"input_request_id": asked["data"]["request_id"], "user_input": "Ada"},
+            headers={**again.auth(), "traceparent": answering},
+        )
+        assert answered.status_code == 200, answered.text
+        watch = await again.socket("hello", "c_answered", last_seq=asked["seq"])
+        while (frame := await watch.recv(wait=30))["type"] != "chat.run_complete":
+            if frame["type"] == "chat.input_request":  # the demo model may ask once more
+                answer = {"input_request_id": frame["data"]["request_id"], "text": "Ada"}
+                await watch.send({"type": "user.input.submit", **answer})
+        await watch.close()
+        assert frame["data"]["status"] == "completed"
+
+    traces = jaeger.wait_for_spans(service, has_run(answering, 1))
+    (run,) = [s for s in trace_of(traces, answering) if s.name == "run hello"]
+    assert run.parent_id == answering.split("-")[2]
+    assert run.tags["gen_ai.conversation.id"] == "c_answered"
+    assert run.tags["mozaiks.run.outcome"] == "completed"
