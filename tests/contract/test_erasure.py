@@ -4,6 +4,8 @@ totals kept through the usage rollups."""
 
 from __future__ import annotations
 
+import json
+from collections import Counter
 from datetime import timedelta
 
 import pytest
@@ -21,6 +23,7 @@ from mozaiks_runtime.storage.base import (
 )
 from mozaiks_runtime.storage.mongo import MongoStore
 from mozaiks_runtime.storage.mongo import erasure as mongo_erasure
+from mozaiks_runtime.users.export import page_lines
 
 pytestmark = pytest.mark.contract
 
@@ -224,6 +227,62 @@ async def test_events_and_usage_of_chats_are_read_in_order_across_pages(store: S
         (chat, f"m{i}") for chat in ("a", "b") for i in (2, 1, 0)
     ]
     assert [e async for e in store.events_of_chats("app1", [])] == []
+
+
+async def test_an_export_page_has_every_kind_of_row_of_the_user_only(store: Store) -> None:
+    await _populate(store)
+    chats = (await store.list_chats("app1", user_id="alice", limit=10)).chats
+    lines = [json.loads(line) async for line in page_lines(store, chats)]
+    assert Counter(line["kind"] for line in lines) == {
+        "chat": CHATS_PER_USER,
+        "event": CHATS_PER_USER * EVENTS_PER_CHAT,
+        "usage": CHATS_PER_USER * USAGE_PER_CHAT,
+        "pending": CHATS_PER_USER,
+        "inbox": CHATS_PER_USER,
+    }
+    assert {line["chat_id"] for line in lines} == set(_chat_ids("alice"))
+    kinds = [line["kind"] for line in lines]
+    assert kinds == sorted(kinds, key=["chat", "event", "usage", "pending", "inbox"].index)
+    question = next(line for line in lines if line["kind"] == "pending")
+    assert (question["type"], question["asked"], question["status"]) == (
+        "input",
+        {"prompt": "?"},
+        "open",
+    )
+    queued = next(line for line in lines if line["kind"] == "inbox")
+    assert (queued["type"], queued["payload"]) == ("message", {"text": "later"})
+
+
+def _question(app: str, chat_id: str, n: int, at: timedelta) -> PendingRequest:
+    now = utcnow() + at
+    payload = {"prompt": f"q{n}", "password": n == 1}
+    return PendingRequest(
+        f"{chat_id}-r{n}", app, chat_id, "alice", "input", "A", payload, now, now + at
+    )
+
+
+async def test_pending_of_chats_are_read_in_order_and_a_password_answer_can_go(
+    store: Store,
+) -> None:
+    for chat_id in ("b", "a"):
+        for n in (2, 1, 0):  # created newest first
+            await store.create_pending(_question("app1", chat_id, n, timedelta(seconds=-n)))
+    await store.create_pending(_question("app2", "a", 9, timedelta(0)))
+    await store.resolve_pending("app1", "a-r1", answer="hunter2")
+    await store.resolve_pending("app1", "a-r2", answer={"ok": True})
+    await store.forget_answer("app1", "a-r1")  # the password, once its run took it
+    await store.forget_answer("app1", "b-r0")  # still open: nothing to forget
+    await store.forget_answer("app2", "a-r1")  # no such request in that app: nothing
+
+    found = [r async for r in store.pending_of_chats("app1", ["b", "a", "a"])]
+    assert [r.request_id for r in found] == ["a-r2", "a-r1", "a-r0", "b-r2", "b-r1", "b-r0"]
+    by_id = {r.request_id: r for r in found}
+    assert (by_id["a-r1"].status, by_id["a-r1"].answer) == ("answered", None)
+    assert by_id["a-r1"].answered_at is not None
+    assert (by_id["a-r2"].status, by_id["a-r2"].answer) == ("answered", {"ok": True})
+    assert by_id["b-r0"].status == "open" and by_id["b-r0"].payload["prompt"] == "q0"
+    assert [r.app_id for r in found] == ["app1"] * 6
+    assert [r async for r in store.pending_of_chats("app1", [])] == []
 
 
 async def test_long_logs_are_deleted_whole_in_bounded_steps(

@@ -112,6 +112,11 @@ class PendingRequests:
             future.set_result(answer)
         return resolved, future is not None
 
+    async def forget_answer(self, request: PendingRequest) -> None:
+        """Drop the stored answer of a request whose run took it (a password: the chat's log
+        never had it, and the store keeps it no longer than needed)."""
+        await self._store.forget_answer(request.app_id, request.request_id)
+
     async def open_for(self, app_id: str, chat_id: str) -> list[PendingRequest]:
         """Requests of the chat still open and not past their deadline, oldest first."""
         now = utcnow()

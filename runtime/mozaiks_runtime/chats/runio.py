@@ -116,6 +116,8 @@ class ChatRunIO:
         text = str(answer)
         await self.set_status("running")
         await self._append(*accepted_input(rid, text, password=password))
+        if password:  # kept in the store only for the run to take (on any replica)
+            await self.ports.pending.forget_answer(request)
         return text
 
     async def request_ui_tool(

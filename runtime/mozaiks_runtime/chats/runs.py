@@ -70,6 +70,9 @@ class RunPlan:
     # The W3C traceparent of the request or frame that asked for the run (tracing continues
     # that trace; ignored when tracing is off).
     trace_parent: str | None = None
+    # The password request this run's preamble answers: its stored answer is dropped once the
+    # preamble (the ack) is stored, so no secret outlives the run that took it.
+    secret_answer: str | None = None
 
 
 class RunManager:
@@ -311,6 +314,8 @@ class RunManager:
         agent = resume_agent or workflow.start_agent
         opening.append(events.event(events.RUN_START, wire.AgentData(agent=agent)))
         await journal.append(chat.ref, opening)
+        if plan.secret_answer is not None:
+            await self._store.forget_answer(chat.app_id, plan.secret_answer)
         self._count_run(plan, "started")
 
         async def set_status(status: ChatStatus) -> None:

@@ -412,10 +412,12 @@ class ChatService:
         the history with the answer as the user's message."""
         fresh = await self._store.get_chat(chat.app_id, chat.chat_id) or chat
         workflow = await self.workflow_of(fresh)
+        secret = None
         if request.kind == "input":
             password = bool(request.payload.get("password"))
             preamble = accepted_input(request.request_id, answer, password=password)
             message = answer
+            secret = request.request_id if password else None
         else:
             tool = str(request.payload.get("tool_name", "ui_tool"))
             preamble = [ui_tool_done(request.request_id, tool, status="completed")]
@@ -430,5 +432,6 @@ class ChatService:
                 preamble=preamble,
                 expected_seq=seq,
                 trace_parent=trace_parent,
+                secret_answer=secret,
             )
         )

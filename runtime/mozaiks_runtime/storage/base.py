@@ -322,6 +322,10 @@ class Store(Protocol):
     async def list_open_pending(self, app_id: str, chat_id: str) -> list[PendingRequest]:
         """Open requests of a chat, oldest first."""
 
+    async def forget_answer(self, app_id: str, request_id: str) -> None:
+        """Drop a closed request's answer (a password, once the run that took it recorded its
+        ack); nothing when the request is gone or still open."""
+
     async def expire_pending(self, app_id: str, now: datetime) -> int:
         """Mark open requests past their deadline as expired; returns how many."""
 
@@ -429,6 +433,13 @@ class Store(Protocol):
 
     def usage_of_chats(self, app_id: str, chat_ids: Sequence[str]) -> AsyncIterator[UsageRecord]:
         """The per-call usage of these chats by chat id, then time; read as events_of_chats."""
+        ...
+
+    def pending_of_chats(
+        self, app_id: str, chat_ids: Sequence[str]
+    ) -> AsyncIterator[PendingRequest]:
+        """The requests of these chats, open or closed, by chat id, then creation time and
+        request id; read as events_of_chats."""
         ...
 
     async def usage_rollups(self, app_id: str, user_id: str) -> list[UsageRollup]:

@@ -1,12 +1,15 @@
-"""GET /api/users/{user_id}/export: every chat, event and usage row of one user as JSON Lines,
-read from the store page by page (never the whole set in memory).
+"""GET /api/users/{user_id}/export: every chat, event, usage row, question and queued message
+of one user as JSON Lines, read from the store page by page (never the whole set in memory).
 
 The canonical order, which the erasure receipt's SHA-256 covers byte for byte (docs/security.md):
 the user's chats newest first (as GET /api/sessions lists them) in pages of CHAT_PAGE; for each
 page, one `chat` line per chat in that order, then the `event` lines of the page's chats by chat
-id then seq, then their `usage` lines by chat id then time; after the last page, one
-`usage_rollup` line per (day, workflow, model) of the user's deleted chats. Each line is compact
-JSON with its keys in a fixed order, event data exactly as stored, and ends with a newline.
+id then seq, then their `usage` lines by chat id then time, then their `pending` lines (questions
+to the user and their answers) by chat id then time, then their `inbox` lines (messages queued
+behind a run, stops) by chat id then order; after the last page, one `usage_rollup` line per
+(day, workflow, model) of the user's deleted chats. Each line is compact JSON with its keys in a
+fixed order, event data exactly as stored, and ends with a newline. A password answer is never
+there: the store drops it once its run took it.
 (Pages, not chats, are the unit because a query per chat costs FerretDB 1.x a collection scan.)
 """
 
@@ -20,6 +23,8 @@ from mozaiks_runtime.chats.events import timestamp
 from mozaiks_runtime.errors import Forbidden, NotFound
 from mozaiks_runtime.storage.base import (
     ChatRecord,
+    InboxItem,
+    PendingRequest,
     Store,
     StoredEvent,
     UsageRecord,
@@ -93,6 +98,37 @@ def usage_line(record: UsageRecord) -> str:
     )
 
 
+def pending_line(request: PendingRequest) -> str:
+    return _line(
+        {
+            "kind": "pending",
+            "chat_id": request.chat_id,
+            "request_id": request.request_id,
+            "type": request.kind,
+            "agent": request.agent,
+            "asked": dict(request.payload),
+            "status": request.status,
+            "answer": request.answer,
+            "created_at": timestamp(request.created_at),
+            "expires_at": timestamp(request.expires_at),
+            "answered_at": timestamp(request.answered_at) if request.answered_at else None,
+        }
+    )
+
+
+def inbox_line(item: InboxItem) -> str:
+    return _line(
+        {
+            "kind": "inbox",
+            "chat_id": item.chat_id,
+            "n": item.n,
+            "type": item.kind,
+            "payload": dict(item.payload),
+            "created_at": timestamp(item.created_at),
+        }
+    )
+
+
 def rollup_line(rollup: UsageRollup) -> str:
     return _line(
         {
@@ -110,7 +146,8 @@ def rollup_line(rollup: UsageRollup) -> str:
 
 
 async def page_lines(store: Store, chats: Sequence[ChatRecord]) -> AsyncIterator[str]:
-    """One page of chats: their chat lines, then their events, then their per-call usage."""
+    """One page of chats: their chat lines, then their events, per-call usage, questions and
+    queued items."""
     if not chats:
         return
     for chat in chats:
@@ -120,6 +157,10 @@ async def page_lines(store: Store, chats: Sequence[ChatRecord]) -> AsyncIterator
         yield event_line(event)
     async for record in store.usage_of_chats(app_id, ids):
         yield usage_line(record)
+    async for request in store.pending_of_chats(app_id, ids):
+        yield pending_line(request)
+    for item in await store.list_inbox(app_id, ids):  # a handful per chat at most
+        yield inbox_line(item)
 
 
 async def rollup_lines(store: Store, app_id: str, user_id: str) -> AsyncIterator[str]:

@@ -2,10 +2,10 @@
 is the chat service and its edges, not AG2. It speaks only through RunIO, like the real one.
 
 Workflow `scripted`: a greeting with usage, an input request, a tool call and result, a UI tool,
-then a closing message that quotes both answers. Workflow `flood`: large messages with no
-pause. Workflow `stream`: numbered messages, slowly;
-a run continues after the last number already in its history (so a restarted run neither
-repeats nor skips one).
+then a closing message that quotes both answers. Workflow `vault`: a password question, then
+an end that never repeats it. Workflow `flood`: large messages with no pause. Workflow
+`stream`: numbered messages, slowly; a run continues after the last number already in its
+history (so a restarted run neither repeats nor skips one).
 """
 
 from __future__ import annotations
@@ -47,6 +47,8 @@ class ScriptedRunner:
             return await self._stream(request, io)
         if request.workflow.name == "flood":
             return await self._flood(io)
+        if request.workflow.name == "vault":
+            return await self._vault(io)
         return await self._scripted(request, io)
 
     async def _scripted(self, request: RunRequest, io: RunIO) -> RunOutcome:
@@ -67,6 +69,13 @@ class ScriptedRunner:
         )
         await io.emit(TextMessage(agent, f"Done, {name}: {json.dumps(dict(answer))}"))
         return RunOutcome("completed", summary="scripted done", last_agent=agent)
+
+    async def _vault(self, io: RunIO) -> RunOutcome:
+        agent = "Vault"
+        await io.emit(SpeakerSelected(agent))
+        pin = await io.request_input(agent=agent, prompt="Your PIN?", password=True)
+        await io.emit(TextMessage(agent, f"Unlocked with {len(pin)} digits."))
+        return RunOutcome("completed", summary="unlocked", last_agent=agent)
 
     async def _stream(self, request: RunRequest, io: RunIO) -> RunOutcome:
         agent = "Streamer"

@@ -128,6 +128,10 @@ async def test_export_then_erase_a_user(runtime: Runtime) -> None:
     lines = [json.loads(line) for line in export.text.splitlines()]
     kinds = [line["kind"] for line in lines]
     assert kinds.count("chat") == 2 and kinds.count("usage") == 2 and "event" in kinds
+    # Each run's question, closed when the run was cancelled, is exported with the chat.
+    questions = [line for line in lines if line["kind"] == "pending"]
+    assert [q["status"] for q in questions] == ["cancelled", "cancelled"]
+    assert questions[0]["asked"]["prompt"] == "What is your name?"
     assert {line["chat_id"] for line in lines} == {"c_a1", "c_a2"}
     by_admin = await rt.http.get("/api/users/alice/export", headers=rt.auth("root", admin=True))
     assert by_admin.content == export.content
@@ -138,6 +142,7 @@ async def test_export_then_erase_a_user(runtime: Runtime) -> None:
     assert receipt["user_id"] == "alice" and receipt["requested_by"] == "root"
     assert receipt["counts"]["chats"] == 2 and receipt["counts"]["usage"] == 2
     assert receipt["counts"]["events"] == kinds.count("event")
+    assert receipt["counts"]["pending"] == kinds.count("pending")
     # The hash is that of the export taken just before.
     assert receipt["sha256"] == hashlib.sha256(export.content).hexdigest()
 

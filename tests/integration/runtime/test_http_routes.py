@@ -156,7 +156,7 @@ async def test_widget_routes(runtime: Runtime) -> None:
         await rt.http.get("/api/sessions/list/other/alice", headers=rt.auth())
     ).status_code == 404
     available = await rt.http.get("/api/workflows/demo/available", headers=rt.auth())
-    assert set(available.json()) == {"scripted", "stream", "flood"}
+    assert set(available.json()) == {"scripted", "stream", "flood", "vault"}
     wrong_app = await rt.http.post("/api/chats/other/scripted/start", headers=rt.auth())
     assert wrong_app.status_code == 404
     assert (await rt.http.post("/api/chats/demo/scripted/start")).status_code == 401
@@ -207,7 +207,7 @@ async def test_public_catalog_and_eligibility(sqlite_runtime: Runtime) -> None:
     rt = sqlite_runtime
     catalog = await rt.http.get("/api/workflows")
     assert catalog.status_code == 200
-    assert set(catalog.json()) == {"scripted", "stream", "flood"}
+    assert set(catalog.json()) == {"scripted", "stream", "flood", "vault"}
     assert "Scripted by the tests" not in catalog.text  # system prompts never leave
     eligible = await rt.http.get("/api/workflows/scripted/eligible", headers=rt.auth())
     assert eligible.json() == {

@@ -336,6 +336,11 @@ class MongoStore:
             )
         return [rows.pending_from(d) for d in found]
 
+    async def forget_answer(self, app_id: str, request_id: str) -> None:
+        query = {"app_id": app_id, "request_id": request_id, "status": {"$ne": "open"}}
+        async with _driver_errors():
+            await self._db.pending.update_one(query, {"$set": {"answer": None}})
+
     async def expire_pending(self, app_id: str, now: datetime) -> int:
         async with self._pending_lock, _driver_errors():
             result = await self._db.pending.update_many(
@@ -638,6 +643,17 @@ class MongoStore:
                 )
                 async for doc in found:
                     yield usage_of(doc)
+
+    async def pending_of_chats(
+        self, app_id: str, chat_ids: Sequence[str]
+    ) -> AsyncIterator[PendingRequest]:
+        order = [("chat_id", ASCENDING), ("created_at", ASCENDING), ("request_id", ASCENDING)]
+        for chunk in chunks(sorted(set(chat_ids))):
+            query = {"app_id": app_id, "chat_id": {"$in": chunk}}
+            async with _driver_errors():
+                found = self._db.pending.find(query, _NO_ID).sort(order).batch_size(READ_BATCH)
+                async for doc in found:
+                    yield rows.pending_from(doc)
 
     async def usage_rollups(self, app_id: str, user_id: str) -> list[UsageRollup]:
         async with _driver_errors():

@@ -285,6 +285,10 @@ class SqliteStore:
         found = await self._read(lambda c: c.execute(sql, (app_id, chat_id)).fetchall())
         return [pending_row(r) for r in found]
 
+    async def forget_answer(self, app_id: str, request_id: str) -> None:
+        sql = "UPDATE pending SET answer=NULL WHERE app_id=? AND request_id=? AND status!='open'"
+        await self._write(lambda c: c.execute(sql, (app_id, request_id)))
+
     async def expire_pending(self, app_id: str, now: datetime) -> int:
         sql = (
             "UPDATE pending SET status='expired' WHERE app_id=? AND status='open' AND expires_at<=?"
@@ -563,6 +567,18 @@ class SqliteStore:
                 if len(found) < READ_PAGE:
                     break
                 after = (found[-1][2], found[-1][11], found[-1][0])
+
+    async def pending_of_chats(
+        self, app_id: str, chat_ids: Sequence[str]
+    ) -> AsyncIterator[PendingRequest]:
+        for chunk in chunks(sorted(set(chat_ids))):
+            sql = (
+                f"SELECT {PENDING_COLUMNS} FROM pending WHERE app_id=? "
+                f"AND chat_id IN ({','.join('?' * len(chunk))}) "
+                "ORDER BY chat_id, created_at, request_id"
+            )
+            for row in await self._rows(sql, (app_id, *chunk)):
+                yield pending_row(row)
 
     async def usage_rollups(self, app_id: str, user_id: str) -> list[UsageRollup]:
         sql = (
