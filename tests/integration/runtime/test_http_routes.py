@@ -225,6 +225,6 @@ async def test_probes(sqlite_runtime: Runtime) -> None:
     rt = sqlite_runtime
     assert (await rt.http.get("/api/health")).json() == {"status": "ok"}
     ready = await rt.http.get("/api/ready")
-    assert ready.status_code == 200 and ready.json() == {"status": "ready", "workflows": 3}
+    assert ready.status_code == 200 and ready.json() == {"status": "ready", "workflows": 4}
     metrics = await rt.http.get("/metrics")
     assert "mozaiks_ws_open" in metrics.text
