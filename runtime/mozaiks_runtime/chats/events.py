@@ -58,7 +58,7 @@ PONG = "pong"
 # The `data` model of every message type: the only shapes `event` and `transient` accept.
 DATA: dict[str, type[wire.WireData]] = {
     CHAT_META: wire.ChatMeta,
-    RUN_START: wire.AgentData,
+    RUN_START: wire.RunStartData,
     SELECT_SPEAKER: wire.AgentData,
     TEXT: wire.TextData,
     TEXT_CHUNK: wire.TextChunkData,

@@ -11,8 +11,9 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Literal
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from mozaiks_runtime.chats import events
 from mozaiks_runtime.chats.events import RunScope
@@ -41,7 +42,7 @@ from mozaiks_runtime.wire import events as wire
 from mozaiks_runtime.workflows.model import WorkflowDefinition
 
 if TYPE_CHECKING:
-    from mozaiks_runtime.tracing.otel import Tracing
+    from mozaiks_runtime.tracing.otel import RunTrace, Tracing
 
 log = logging.getLogger(__name__)
 HISTORY_PAGE = 1000
@@ -298,10 +299,10 @@ class RunManager:
         chat, journal = plan.chat, self._ports.journal
         workflow = plan.workflow or await self._workflows.definition(chat)
         scope = RunScope(chat.chat_id, chat.app_id, chat.user_id, chat.workflow_name)
-        history, unfinished = await self._history(chat)
+        past = await self._history(chat)
         # A run killed mid-turn resumes with the agent it was on, not the one the last
-        # completed run ended with.
-        resume_agent = unfinished or chat.last_agent
+        # completed run ended with, and in the trace it was in.
+        resume_agent = past.unfinished_agent or chat.last_agent
         await self._set_status(chat, "running")
         opening = list(plan.preamble)
         if plan.user_message is not None and plan.echo:
@@ -312,11 +313,6 @@ class RunManager:
                 )
             )
         agent = resume_agent or workflow.start_agent
-        opening.append(events.event(events.RUN_START, wire.AgentData(agent=agent)))
-        await journal.append(chat.ref, opening)
-        if plan.secret_answer is not None:
-            await self._store.forget_answer(chat.app_id, plan.secret_answer)
-        self._count_run(plan, "started")
 
         async def set_status(status: ChatStatus) -> None:
             await self._set_status(chat, status)
@@ -325,20 +321,30 @@ class RunManager:
             await self._store.update_chat(chat.app_id, chat.chat_id, add_tokens=tokens)
 
         io = ChatRunIO(scope, self._ports, set_status, add_tokens)
-        request = RunRequest(
-            chat_id=chat.chat_id,
-            app_id=chat.app_id,
-            user_id=chat.user_id,
-            workflow=workflow,
-            history=history,
-            user_message=plan.user_message,
-            context={**workflow.context_variables, **chat.context, **(plan.context or {})},
-            start_agent=resume_agent,
-        )
-        if self._tracing is None:
+        parent = plan.trace_parent or past.unfinished_trace
+        with self._span(plan, workflow, parent) as trace:
+            start = wire.RunStartData(agent=agent)
+            if trace is not None and trace.traceparent is not None:
+                start = wire.RunStartData(agent=agent, traceparent=trace.traceparent)
+            opening.append(events.event(events.RUN_START, start))
+            await journal.append(chat.ref, opening)
+            if plan.secret_answer is not None:
+                await self._store.forget_answer(chat.app_id, plan.secret_answer)
+            self._count_run(plan, "started")
+            request = RunRequest(
+                chat_id=chat.chat_id,
+                app_id=chat.app_id,
+                user_id=chat.user_id,
+                workflow=workflow,
+                history=past.history,
+                user_message=plan.user_message,
+                context={**workflow.context_variables, **chat.context, **(plan.context or {})},
+                start_agent=resume_agent,
+                trace=trace,
+            )
             outcome, failure = await self._run(request, io)
-        else:
-            outcome, failure = await self._traced_run(self._tracing, plan, workflow, request, io)
+            if trace is not None:
+                trace.outcome(*((outcome.status,) if failure is None else failure[:2]))
         stop = self._stops.pop(chat.ref, None)
         if failure is CANCELLED and stop is not None:
             await self._end_cancelled(chat, io, stop, agent)
@@ -385,31 +391,22 @@ class RunManager:
         ]
         await self._ports.journal.append(chat.ref, tail)
 
-    async def _traced_run(
-        self,
-        tracing: Tracing,
-        plan: RunPlan,
-        workflow: WorkflowDefinition,
-        request: RunRequest,
-        io: ChatRunIO,
-    ) -> tuple[RunOutcome, tuple[str, str, str] | None]:
-        """`_run` inside the run's span, which the engine's turn spans hang under."""
+    def _span(
+        self, plan: RunPlan, workflow: WorkflowDefinition, parent: str | None
+    ) -> AbstractContextManager[RunTrace | None]:
+        """The run's span (the engine's turn spans hang under it); nothing when tracing is off."""
+        if self._tracing is None:
+            return nullcontext()
         chat = plan.chat
-        with tracing.run(
+        return self._tracing.run(
             chat_id=chat.chat_id,
             app_id=chat.app_id,
             workflow=chat.workflow_name,
             version=workflow.version,
             pinned=chat.workflow_version,
-            parent=plan.trace_parent,
+            parent=parent,
             user_message=plan.user_message,
-        ) as trace:
-            outcome, failure = await self._run(replace(request, trace=trace), io)
-            if failure is None:
-                trace.outcome(outcome.status)
-            else:
-                trace.outcome(failure[0], failure[1])
-            return outcome, failure
+        )
 
     async def _run(
         self, request: RunRequest, io: ChatRunIO
@@ -447,11 +444,12 @@ class RunManager:
             self._engines.pop(key, None)
             engine.cancel()  # a no-op once it is done
 
-    async def _history(self, chat: ChatRecord) -> tuple[list[HistoryMessage], str | None]:
+    async def _history(self, chat: ChatRecord) -> Past:
         """The conversation so far, from the persisted messages and questions to the user; and
-        the agent whose turn a run that never completed (killed mid-run) was in, if any."""
+        where a run that never completed (killed mid-run) was, if one did not."""
         history: list[HistoryMessage] = []
         unfinished: str | None = None
+        trace: str | None = None
         after = 0
         while True:
             page = await self._store.events_after(chat.app_id, chat.chat_id, after, HISTORY_PAGE)
@@ -459,8 +457,11 @@ class RunManager:
                 agent = str(event.data.get("agent", ""))
                 if event.type == events.SELECT_SPEAKER:
                     unfinished = agent or unfinished
+                elif event.type == events.RUN_START:
+                    found = event.data.get("traceparent")
+                    trace = found if isinstance(found, str) else None
                 elif event.type in (events.RUN_COMPLETE, events.RUN_CANCELLED):
-                    unfinished = None
+                    unfinished = trace = None
                 elif event.type == events.TEXT:
                     content = str(event.data.get("content", ""))
                     user = event.data.get("role") == "user"
@@ -470,7 +471,7 @@ class RunManager:
                     prompt = str(event.data.get("prompt", ""))
                     history.append(HistoryMessage(agent, prompt, "assistant"))
             if len(page) < HISTORY_PAGE:
-                return history, unfinished
+                return Past(history, unfinished, trace)
             after = page[-1].seq
 
     async def _set_status(self, chat: ChatRecord, status: ChatStatus) -> None:
@@ -479,6 +480,14 @@ class RunManager:
     def _count_run(self, plan: RunPlan, outcome: str) -> None:
         if self._metrics is not None:
             self._metrics.run(workflow=plan.chat.workflow_name, outcome=outcome)
+
+
+class Past(NamedTuple):
+    """What a run starts from: the conversation, and where an unfinished run was."""
+
+    history: list[HistoryMessage]
+    unfinished_agent: str | None  # the agent whose turn a killed run was in
+    unfinished_trace: str | None  # that run's traceparent (from its chat.run_start)
 
 
 @dataclass(frozen=True, slots=True)

@@ -114,6 +114,14 @@ class RunTrace:
     def capture_content(self) -> bool:
         return self._tracing.capture_content
 
+    @property
+    def traceparent(self) -> str | None:
+        """The run span's W3C context: recorded on `chat.run_start`, so a run resumed on
+        another replica after a crash goes on in the same trace."""
+        carrier: dict[str, str] = {}
+        _PROPAGATOR.inject(carrier, self._run_context)
+        return carrier.get("traceparent")
+
     def outcome(self, status: str, error_code: str | None = None) -> None:
         """How the run ended: completed, failed, timeout, stopped or cancelled."""
         self._span.set_attribute("mozaiks.run.outcome", status)

@@ -68,6 +68,15 @@ class AgentData(WireData):
     agent: str
 
 
+class RunStartData(WireData):
+    agent: str
+    traceparent: str | None = Field(
+        None,
+        description="The run's W3C trace context, when the runtime traces runs: a run resumed "
+        "after a crash continues this trace.",
+    )
+
+
 class TextChunkData(WireData):
     agent: str
     content: str = Field(description="The next piece of the agent's message.")

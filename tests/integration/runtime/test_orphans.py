@@ -26,13 +26,14 @@ TTL = 3
 
 @asynccontextmanager
 async def replicas(
-    tmp_path: Path, store: dict[str, Any], names: list[str]
+    tmp_path: Path, store: dict[str, Any], names: list[str], env: dict[str, str] | None = None
 ) -> AsyncIterator[dict[str, RuntimeProcess]]:
     """Started runtime processes, one per replica id, on one store; stopped at the end."""
     base = runtime_env(tmp_path, store, WORKFLOWS) | {
         "MOZAIKS_LEASE_TTL_SECONDS": str(TTL),
         "MOZAIKS_ORPHAN_SWEEP_SECONDS": "0.5",
         "SCRIPTED_STREAM_DELAY": "0.2",  # 30 messages in 6 s: time to kill mid-run
+        **(env or {}),
     }
     argv = [sys.executable, "-m", "tests.integration.runtime.server", "--port"]
     found: dict[str, RuntimeProcess] = {}
