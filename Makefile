@@ -14,7 +14,7 @@ UV_HOME := $(CACHE)/tools/uv-$(UV_VERSION)
 UV := $(UV_HOME)/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: run test test-fast lint lock setup bins browser images bench clean
+.PHONY: run test test-fast lint lock setup bins browser node-deps images bench clean
 
 # uv itself, pinned by hash, in a venv of its own under the cache (once per version).
 $(UV): hack/uv-requirements.txt
@@ -50,12 +50,20 @@ browser:
 run: $(STAMP)
 	$(BIN)/mozaiks runtime --dev --host $(HOST) --port $(PORT)
 
+# The published AG-UI client (JavaScript) the AG-UI tests drive, exactly as its lock says.
+NODE_DEPS := tests/agui_client/node_modules/.installed
+$(NODE_DEPS): tests/agui_client/package.json tests/agui_client/package-lock.json
+	npm ci --prefix tests/agui_client --no-audit --no-fund --loglevel=error
+	touch $@
+
+node-deps: $(NODE_DEPS)
+
 # Both images, built with buildah from the Dockerfiles (buildah's layer cache; hack/README.md).
 images: $(STAMP)
 	hack/install-container-tools
 	hack/build-images >/dev/null
 
-test: $(STAMP) bins browser images
+test: $(STAMP) bins browser node-deps images
 	$(UV) lock --check --python $(PYTHON)
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest -q -p no:cacheprovider
@@ -74,4 +82,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.ws_throughput
 
 clean:
-	rm -rf $(VENV) var test-output
+	rm -rf $(VENV) var test-output tests/agui_client/node_modules
