@@ -344,7 +344,10 @@ class RunManager:
             )
             outcome, failure = await self._run(request, io)
             if trace is not None:
-                trace.outcome(*((outcome.status,) if failure is None else failure[:2]))
+                if failure is None:
+                    trace.outcome(outcome.status)
+                else:
+                    trace.outcome(failure[0], failure[1])
         stop = self._stops.pop(chat.ref, None)
         if failure is CANCELLED and stop is not None:
             await self._end_cancelled(chat, io, stop, agent)
