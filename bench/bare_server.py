@@ -82,7 +82,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
-    # The runtime's WebSocket options (cli.server_options): no protocol pings, no compression.
+    # The runtime's WebSocket options (serving.server_options): no protocol pings, no compression.
     uvicorn.run(
         app,
         host="127.0.0.1",

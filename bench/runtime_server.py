@@ -14,10 +14,10 @@ import os
 import uvicorn
 
 from mozaiks_runtime.app import create_app
-from mozaiks_runtime.cli import server_options
 from mozaiks_runtime.config import Settings
 from mozaiks_runtime.engine.base import RunIO, RunOutcome, RunRequest, TextMessage
 from mozaiks_runtime.lifespan import RunnerFactory, default_runner
+from mozaiks_runtime.serving import server_options
 
 
 class BurstRunner:

@@ -18,7 +18,7 @@ import secrets
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from mozaiks_runtime.config import Settings, SettingsError
 
@@ -91,10 +91,9 @@ LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 def _runtime(host: str, port: int, *, dev: bool) -> int:
-    import uvicorn
-
     from mozaiks_runtime.app import create_app
     from mozaiks_runtime.logs import configure_logging
+    from mozaiks_runtime.serving import serve
 
     overrides: dict[str, object] = {}
     generated = False
@@ -117,8 +116,8 @@ def _runtime(host: str, port: int, *, dev: bool) -> int:
     configure_logging(settings)
     _raise_fd_limit(settings.max_connections)
     _announce(settings, host, port, generated=generated, out=sys.stdout)
-    uvicorn.run(create_app(settings), host=host, port=port, **server_options(settings))
-    return 0
+    started = serve(create_app(settings), settings, host=host, port=port)
+    return 0 if started else 3  # 3: uvicorn's code for an app that failed to start
 
 
 def _raise_fd_limit(connections: int) -> None:
@@ -129,21 +128,6 @@ def _raise_fd_limit(connections: int) -> None:
     if soft != resource.RLIM_INFINITY and soft < wanted:
         target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
         resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-
-
-def server_options(settings: Settings) -> dict[str, Any]:
-    """How uvicorn serves the runtime (also used by the tests and the benchmark)."""
-    return {
-        "log_config": None,  # logs.configure_logging already routes uvicorn's loggers
-        "proxy_headers": True,
-        # Our own heartbeat (`ping` frames) keeps sockets alive; protocol pings would double it.
-        "ws_ping_interval": None,
-        # A hard cap far above the app's limit: frames between the two get a chat.error.
-        "ws_max_size": settings.max_frame_bytes * 4,
-        # No permessage-deflate: its zlib state costs about 50 KiB per socket (idle ones too)
-        # and CPU on every frame, to shrink frames that are mostly a few hundred bytes.
-        "ws_per_message_deflate": False,
-    }
 
 
 def _announce(settings: Settings, host: str, port: int, *, generated: bool, out: TextIO) -> None:

@@ -104,6 +104,10 @@ class Settings(BaseSettings):
     stop_poll_seconds: float = Field(1.0, gt=0)
 
     # Serving
+    # On SIGTERM, how long open HTTP responses (AG-UI event streams follow runs for minutes) may
+    # go on before they are cut and the shutdown (runs stopped for another replica to resume,
+    # the journal flushed, spans exported) proceeds; keep it under the pod's grace period (30 s).
+    shutdown_grace_seconds: float = Field(10.0, gt=0)
     dev_page: bool = False  # the dev page at / (on in `make run`)
     log_level: str = "INFO"
     public_url: str | None = None  # how clients reach us, for ws_url in responses

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 
 from mozaiks_runtime.auth.identity import Identity
 from mozaiks_runtime.chats.hub import Hub, Subscriber
@@ -25,17 +25,20 @@ class LogFollower:
         *,
         poll_seconds: float | None,
         heartbeat_seconds: float,
+        draining: Callable[[], bool],
     ) -> None:
         self._service = service
         self._hub = hub
         self._poll = poll_seconds  # None: every run of a chat is in this process
         self._heartbeat = heartbeat_seconds
+        self._draining = draining  # the process is shutting down: stop following
 
     async def follow(
         self, identity: Identity, chat: ChatRecord, after: int
     ) -> AsyncGenerator[StoredEvent | None, None]:
         """The chat's persisted events above `after`, in seq order, once each, until no run of
-        the chat goes on anywhere; None now and then while nothing happens (a keepalive)."""
+        the chat goes on anywhere (or this process begins to shut down); None now and then
+        while nothing happens (a keepalive)."""
         hwm = after
         last_out = time.monotonic()
         while True:
@@ -48,6 +51,8 @@ class LogFollower:
                         yield event
                     if len(page) == PAGE:
                         continue
+                    if self._draining():
+                        return
                     if not await self._run_goes_on(identity, chat):
                         for event in await self._service.events_after(chat, hwm, PAGE):
                             yield event  # what the run wrote as it ended

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import AsyncGenerator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +27,7 @@ from mozaiks_runtime.auth.identity import Identity
 from mozaiks_runtime.chats import events
 from mozaiks_runtime.chats.hub import Hub
 from mozaiks_runtime.chats.service import ChatService
-from mozaiks_runtime.errors import NotFound, ToolCallNotFound
+from mozaiks_runtime.errors import NotFound, Overloaded, ToolCallNotFound
 from mozaiks_runtime.storage.base import ChatRecord, PendingRequest, StoredEvent
 
 KEEPALIVE = ": keepalive\n\n"  # an SSE comment: keeps proxies from closing a quiet stream
@@ -50,10 +50,16 @@ class AguiRuns:
         *,
         poll_seconds: float | None,
         heartbeat_seconds: float,
+        draining: Callable[[], bool],
     ) -> None:
         self._service = service
+        self._draining = draining
         self._follower = LogFollower(
-            service, hub, poll_seconds=poll_seconds, heartbeat_seconds=heartbeat_seconds
+            service,
+            hub,
+            poll_seconds=poll_seconds,
+            heartbeat_seconds=heartbeat_seconds,
+            draining=draining,
         )
 
     async def start(
@@ -246,7 +252,11 @@ class AguiRuns:
                 if translator.end is not None:
                     break
         after: dict[str, Any] | None = None
-        if translator.end in ("finished", None):  # a finished run stored its context
+        if translator.end is None and self._draining():
+            # The run goes on (resumed by the next replica); this stream cannot follow it.
+            gone = Overloaded("the runtime is restarting; run again to follow the chat")
+            translator.interrupt(gone.message, gone.error_code)
+        elif translator.end in ("finished", None):  # a finished run stored its context
             fresh = await self._service.get_chat(identity, chat.chat_id)
             workflow = await self._service.workflow_of(fresh)
             after = {**workflow.context_variables, **fresh.context}

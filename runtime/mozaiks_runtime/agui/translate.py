@@ -140,6 +140,11 @@ class Translator:
                 self.end = "cancelled"
         return []
 
+    def interrupt(self, message: str, code: str) -> None:
+        """The stream ends before the run does (the server shuts down): close() says so with a
+        RUN_ERROR, and the client runs again to follow the chat."""
+        self._error = (message, code)
+
     def close(self, state: Mapping[str, Any] | None = None) -> list[BaseEvent]:
         """The events that end the stream; `state`: the chat's context now, when it changed
         hands (a finished run stored its context)."""

@@ -19,12 +19,12 @@ from fastapi import FastAPI
 
 from mozaiks_runtime.app import create_app
 from mozaiks_runtime.auth.mint import mint_token
-from mozaiks_runtime.cli import server_options
 from mozaiks_runtime.config import Settings
 from mozaiks_runtime.container import Runtime as Services
 from mozaiks_runtime.container import runtime_of
 from mozaiks_runtime.lifespan import RunnerFactory
 from mozaiks_runtime.refs import ChatRef
+from mozaiks_runtime.serving import RuntimeServer, server_options
 from tests.integration.runtime.client import ChatSocket
 from tests.integration.runtime.scripted import ScriptedRunner
 
@@ -108,7 +108,7 @@ async def serve(
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, lifespan="on", **server_options(settings)
     )
-    server = uvicorn.Server(config)
+    server = RuntimeServer(config)
     task = asyncio.create_task(server.serve())
     async with asyncio.timeout(20):
         while not server.started:

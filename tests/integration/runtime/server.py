@@ -8,8 +8,8 @@ import argparse
 import uvicorn
 
 from mozaiks_runtime.app import create_app
-from mozaiks_runtime.cli import server_options
 from mozaiks_runtime.config import Settings
+from mozaiks_runtime.serving import RuntimeServer, server_options
 from tests.integration.runtime.scripted import build_runner
 
 
@@ -20,7 +20,7 @@ def main() -> None:
     settings = Settings.load()
     app = create_app(settings, runner_factory=build_runner)
     options = server_options(settings) | {"log_config": None, "log_level": "warning"}
-    uvicorn.run(app, host="127.0.0.1", port=args.port, **options)
+    RuntimeServer(uvicorn.Config(app, host="127.0.0.1", port=args.port, **options)).run()
 
 
 if __name__ == "__main__":

@@ -107,6 +107,7 @@ def _runs(runtime: Runtime) -> AguiRuns:
         runtime.hub,
         poll_seconds=runtime.store_poll_seconds,
         heartbeat_seconds=settings.heartbeat_seconds,
+        draining=lambda: traffic.draining,
     )
 
 
