@@ -61,7 +61,7 @@ async def test_sigterm_cuts_an_agui_stream_after_the_grace_and_loses_nothing(
             ended = time.monotonic() - signalled
             await proc.proc.wait()
             took = time.monotonic() - signalled
-        assert ended < 3 and took < GRACE, (ended, took)  # not held until the cut or the run's end
+        assert ended < 5 and took < GRACE, (ended, took)  # not held until the cut or the run's end
         assert proc.proc.returncode in (0, -signal.SIGTERM), proc.log.read_text()[-3000:]
         last = json.loads(received.strip().rsplit("data: ", 1)[-1])
         assert last["type"] == "RUN_ERROR" and last["code"] == "OVERLOADED", last
